@@ -1,0 +1,207 @@
+//! Turning client JSON into domain input: typed decoding that names the
+//! offending field, text clean-up rules, and PATCH semantics.
+
+use crate::error::FieldError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// Decodes `value` into `T`, naming the failing field as a JSON Pointer below
+/// `base` (e.g. base `/leads/3` and a bad email give `/leads/3/email`).
+pub fn decode<T: DeserializeOwned>(value: Value, base: &str) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let mut pointer = String::from(base);
+        for segment in err.path().iter() {
+            use serde_path_to_error::Segment;
+            match segment {
+                Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    pointer.push('/');
+                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                }
+                Segment::Unknown => {}
+            }
+        }
+        let message = err.inner().to_string();
+        if pointer.is_empty() {
+            pointer.push('/');
+        }
+        FieldError::new(pointer, message)
+    })
+}
+
+/// A field of a PATCH body: absent (leave as is), `null` (clear) or a value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Patch<T> {
+    #[default]
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer)? {
+            None => Patch::Null,
+            Some(value) => Patch::Value(value),
+        })
+    }
+}
+
+impl<T> Patch<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Patch::Absent)
+    }
+}
+
+/// Collects field errors while an input is validated, so a client sees every
+/// problem of an item at once.
+#[derive(Debug, Default)]
+pub struct Problems {
+    base: String,
+    errors: Vec<FieldError>,
+}
+
+impl Problems {
+    pub fn at(base: &str) -> Self {
+        Self { base: base.to_string(), errors: Vec::new() }
+    }
+
+    pub fn add(&mut self, field: &str, message: impl ToString) {
+        self.errors.push(FieldError::new(format!("{}/{field}", self.base), message));
+    }
+
+    /// Runs a check; on failure records it under `field` and yields `None`.
+    pub fn check<T, E: ToString>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.add(field, err);
+                None
+            }
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), Vec<FieldError>> {
+        if self.errors.is_empty() { Ok(()) } else { Err(self.errors) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Optional free text: trimmed, empty means absent, at most `max` characters.
+pub fn optional_text(value: Option<String>, max: usize) -> Result<Option<String>, String> {
+    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => Err(format!("must be at most {max} characters")),
+        other => Ok(other),
+    }
+}
+
+/// Required free text: trimmed, not empty, at most `max` characters.
+pub fn required_text(value: &str, max: usize) -> Result<String, String> {
+    optional_text(Some(value.to_string()), max)?.ok_or_else(|| "must not be empty".to_string())
+}
+
+/// Applies a PATCH to an optional text field.
+pub fn patch_text(current: &mut Option<String>, patch: Patch<String>, max: usize) -> Result<(), String> {
+    match patch {
+        Patch::Absent => {}
+        Patch::Null => *current = None,
+        Patch::Value(v) => *current = optional_text(Some(v), max)?,
+    }
+    Ok(())
+}
+
+/// The encoded size limit of a JSON document stored inside an item (DynamoDB
+/// items are capped at 400 KB; a few of these must fit together).
+pub const MAX_JSON_OBJECT_BYTES: usize = 32 * 1024;
+
+pub fn bounded_object(value: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let size = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_JSON_OBJECT_BYTES {
+        return Err(format!("must be at most {MAX_JSON_OBJECT_BYTES} bytes of JSON"));
+    }
+    Ok(value)
+}
+
+/// RFC 7396 JSON merge patch: `null` removes a member, objects merge, anything else replaces.
+pub fn merge_patch(target: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (key, value) in patch {
+        match value {
+            Value::Null => {
+                target.remove(&key);
+            }
+            Value::Object(inner) => {
+                let entry = target.entry(key).or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                if let Value::Object(existing) = entry {
+                    merge_patch(existing, inner);
+                }
+            }
+            other => {
+                target.insert(key, other);
+            }
+        }
+    }
+}
+
+/// A URL-ish field (website, LinkedIn): trimmed, no spaces, bounded.
+pub fn optional_url(value: Option<String>) -> Result<Option<String>, String> {
+    let value = optional_text(value, 2048)?;
+    if let Some(v) = &value {
+        if v.contains(char::is_whitespace) || !v.contains('.') {
+            return Err("must be a web address such as https://example.com".into());
+        }
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        #[serde(default)]
+        tags: Vec<u32>,
+    }
+
+    #[test]
+    fn decode_names_the_bad_field() {
+        let err = decode::<Sample>(json!({"name": 5}), "/leads/3").unwrap_err();
+        assert_eq!(err.field, "/leads/3/name");
+        let err = decode::<Sample>(json!({"name": "x", "tags": [1, "a"]}), "").unwrap_err();
+        assert_eq!(err.field, "/tags/1");
+    }
+
+    #[test]
+    fn decode_names_unknown_fields() {
+        let err = decode::<Sample>(json!({"name": "x", "colour": "red"}), "/leads/0").unwrap_err();
+        assert_eq!(err.field, "/leads/0/colour");
+        assert!(err.message.contains("unknown field"));
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}}).as_object().unwrap().clone();
+        let patch = json!({"a": "z", "c": {"f": null}}).as_object().unwrap().clone();
+        merge_patch(&mut target, patch);
+        assert_eq!(Value::Object(target), json!({"a": "z", "c": {"d": "e"}}));
+    }
+
+    #[test]
+    fn text_rules() {
+        assert_eq!(optional_text(Some("  ".into()), 5).unwrap(), None);
+        assert_eq!(optional_text(Some(" ab ".into()), 5).unwrap(), Some("ab".into()));
+        assert!(optional_text(Some("abcdef".into()), 5).is_err());
+        assert!(required_text(" ", 5).is_err());
+    }
+}

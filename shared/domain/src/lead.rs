@@ -1,0 +1,438 @@
+//! Leads: one prospect in one campaign.
+
+use crate::email::EmailAddress;
+use crate::error::DomainError;
+use crate::ids::{CampaignId, LeadId, OrganizationId, TenantId};
+use crate::input::{self, Patch, Problems};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Replied,
+    Interested,
+    NotInterested,
+    Bounced,
+    Unsubscribed,
+    Completed,
+}
+
+impl LeadStatus {
+    pub const ALL: [LeadStatus; 8] = [
+        LeadStatus::New,
+        LeadStatus::Contacted,
+        LeadStatus::Replied,
+        LeadStatus::Interested,
+        LeadStatus::NotInterested,
+        LeadStatus::Bounced,
+        LeadStatus::Unsubscribed,
+        LeadStatus::Completed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadStatus::New => "new",
+            LeadStatus::Contacted => "contacted",
+            LeadStatus::Replied => "replied",
+            LeadStatus::Interested => "interested",
+            LeadStatus::NotInterested => "not_interested",
+            LeadStatus::Bounced => "bounced",
+            LeadStatus::Unsubscribed => "unsubscribed",
+            LeadStatus::Completed => "completed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// A bounced or unsubscribed address must never be mailed again, so
+    /// nothing may move a lead out of these.
+    pub fn is_final(self) -> bool {
+        matches!(self, LeadStatus::Bounced | LeadStatus::Unsubscribed)
+    }
+}
+
+impl fmt::Display for LeadStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Lead {
+    pub id: LeadId,
+    #[serde(skip_serializing)]
+    #[schema(ignore)]
+    pub tenant_id: TenantId,
+    pub campaign_id: CampaignId,
+    pub organization_id: Option<OrganizationId>,
+    pub email: EmailAddress,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company_name: Option<String>,
+    pub job_title: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub linkedin_url: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    /// IANA time zone name, e.g. `Europe/Berlin`.
+    pub timezone: Option<String>,
+    pub industry: Option<String>,
+    /// Where the lead came from (e.g. "csv", "api", "webinar-2026").
+    pub source: Option<String>,
+    pub notes: Option<String>,
+    pub status: LeadStatus,
+    /// 0–100.
+    pub score: Option<u8>,
+    #[schema(value_type = Object)]
+    pub custom_fields: Map<String, Value>,
+    /// AI-written lines keyed by name, used as template variables.
+    pub personalization: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// One lead of `POST /v1/campaigns/{id}/leads`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLead {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company_name: Option<String>,
+    pub job_title: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub linkedin_url: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub timezone: Option<String>,
+    pub industry: Option<String>,
+    pub source: Option<String>,
+    pub notes: Option<String>,
+    pub score: Option<u8>,
+    pub organization_id: Option<OrganizationId>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: Map<String, Value>,
+    #[serde(default)]
+    pub personalization: BTreeMap<String, String>,
+}
+
+/// `PATCH /v1/leads/{id}` body: absent leaves a field, `null` clears it;
+/// `custom_fields` and `personalization` are merged (RFC 7396).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeadPatch {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub company_name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub job_title: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub phone: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub website: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub linkedin_url: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub city: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub country: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub industry: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub source: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub notes: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<u8>)]
+    pub score: Patch<u8>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub organization_id: Patch<OrganizationId>,
+    pub status: Option<LeadStatus>,
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
+    pub personalization: Option<Map<String, Value>>,
+}
+
+const SHORT: usize = 200;
+const MAX_NOTES: usize = 4000;
+const MAX_PERSONALIZATION_VALUE: usize = 2000;
+
+fn score(value: u8) -> Result<u8, String> {
+    if value > 100 { Err("must be between 0 and 100".into()) } else { Ok(value) }
+}
+
+fn timezone(value: Option<String>) -> Result<Option<String>, String> {
+    let value = input::optional_text(value, 64)?;
+    if let Some(tz) = &value {
+        // Full IANA validation comes with the scheduler; reject what is plainly not a zone name.
+        let plausible = tz == "UTC"
+            || (tz.contains('/') && tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)));
+        if !plausible {
+            return Err("must be an IANA time zone such as Europe/Berlin".into());
+        }
+    }
+    Ok(value)
+}
+
+fn personalization(map: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
+    if map.len() > 50 {
+        return Err("at most 50 personalization lines".into());
+    }
+    for (key, value) in &map {
+        if key.trim().is_empty() || key.len() > 64 {
+            return Err("keys must be 1–64 characters".into());
+        }
+        if value.chars().count() > MAX_PERSONALIZATION_VALUE {
+            return Err(format!("`{key}` must be at most {MAX_PERSONALIZATION_VALUE} characters"));
+        }
+    }
+    Ok(map)
+}
+
+impl Lead {
+    /// Validates one lead; field errors are reported below `base` (e.g. `/leads/3`).
+    pub fn create(
+        tenant_id: TenantId,
+        campaign_id: CampaignId,
+        input: NewLead,
+        base: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, Vec<crate::FieldError>> {
+        let mut p = Problems::at(base);
+        let email = p.check("email", EmailAddress::parse(&input.email));
+        let text = |p: &mut Problems, field: &str, value: Option<String>, max: usize| {
+            p.check(field, input::optional_text(value, max)).flatten()
+        };
+        let first_name = text(&mut p, "first_name", input.first_name, SHORT);
+        let last_name = text(&mut p, "last_name", input.last_name, SHORT);
+        let company_name = text(&mut p, "company_name", input.company_name, SHORT);
+        let job_title = text(&mut p, "job_title", input.job_title, SHORT);
+        let phone = text(&mut p, "phone", input.phone, 50);
+        let city = text(&mut p, "city", input.city, SHORT);
+        let country = text(&mut p, "country", input.country, 100);
+        let industry = text(&mut p, "industry", input.industry, SHORT);
+        let source = text(&mut p, "source", input.source, SHORT);
+        let notes = text(&mut p, "notes", input.notes, MAX_NOTES);
+        let website = p.check("website", input::optional_url(input.website)).flatten();
+        let linkedin_url = p.check("linkedin_url", input::optional_url(input.linkedin_url)).flatten();
+        let timezone = p.check("timezone", timezone(input.timezone)).flatten();
+        let score = input.score.and_then(|s| p.check("score", score(s)));
+        let custom_fields = p.check("custom_fields", input::bounded_object(input.custom_fields));
+        let personalization = p.check("personalization", personalization(input.personalization));
+        p.into_result()?;
+        Ok(Self {
+            id: LeadId::generate(),
+            tenant_id,
+            campaign_id,
+            organization_id: input.organization_id,
+            email: email.expect("checked above"),
+            first_name,
+            last_name,
+            company_name,
+            job_title,
+            phone,
+            website,
+            linkedin_url,
+            city,
+            country,
+            timezone,
+            industry,
+            source,
+            notes,
+            status: LeadStatus::New,
+            score,
+            custom_fields: custom_fields.unwrap_or_default(),
+            personalization: personalization.unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+    }
+
+    /// Applies a PATCH. Returns every field error at once and leaves the lead
+    /// untouched when there is any.
+    pub fn apply(&mut self, patch: LeadPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let mut next = self.clone();
+        let mut p = Problems::at("");
+        match patch.email {
+            Patch::Absent => {}
+            Patch::Null => p.add("email", "must not be empty"),
+            Patch::Value(raw) => {
+                if let Some(email) = p.check("email", EmailAddress::parse(&raw)) {
+                    next.email = email;
+                }
+            }
+        }
+        for (field, target, value, max) in [
+            ("first_name", &mut next.first_name, patch.first_name, SHORT),
+            ("last_name", &mut next.last_name, patch.last_name, SHORT),
+            ("company_name", &mut next.company_name, patch.company_name, SHORT),
+            ("job_title", &mut next.job_title, patch.job_title, SHORT),
+            ("phone", &mut next.phone, patch.phone, 50),
+            ("city", &mut next.city, patch.city, SHORT),
+            ("country", &mut next.country, patch.country, 100),
+            ("industry", &mut next.industry, patch.industry, SHORT),
+            ("source", &mut next.source, patch.source, SHORT),
+            ("notes", &mut next.notes, patch.notes, MAX_NOTES),
+        ] {
+            p.check(field, input::patch_text(target, value, max));
+        }
+        for (field, target, value) in [
+            ("website", &mut next.website, patch.website),
+            ("linkedin_url", &mut next.linkedin_url, patch.linkedin_url),
+        ] {
+            match value {
+                Patch::Absent => {}
+                Patch::Null => *target = None,
+                Patch::Value(v) => {
+                    if let Some(v) = p.check(field, input::optional_url(Some(v))) {
+                        *target = v;
+                    }
+                }
+            }
+        }
+        match patch.timezone {
+            Patch::Absent => {}
+            Patch::Null => next.timezone = None,
+            Patch::Value(v) => {
+                if let Some(v) = p.check("timezone", timezone(Some(v))) {
+                    next.timezone = v;
+                }
+            }
+        }
+        match patch.score {
+            Patch::Absent => {}
+            Patch::Null => next.score = None,
+            Patch::Value(v) => next.score = p.check("score", score(v)).or(next.score),
+        }
+        match patch.organization_id {
+            Patch::Absent => {}
+            Patch::Null => next.organization_id = None,
+            Patch::Value(id) => next.organization_id = Some(id),
+        }
+        if let Some(fields) = patch.custom_fields {
+            let mut merged = next.custom_fields.clone();
+            input::merge_patch(&mut merged, fields);
+            if let Some(merged) = p.check("custom_fields", input::bounded_object(merged)) {
+                next.custom_fields = merged;
+            }
+        }
+        if let Some(lines) = patch.personalization {
+            for (key, value) in lines {
+                match value {
+                    Value::Null => {
+                        next.personalization.remove(&key);
+                    }
+                    Value::String(text) => {
+                        next.personalization.insert(key, text);
+                    }
+                    _ => p.add(&format!("personalization/{key}"), "must be a string or null"),
+                }
+            }
+            if let Some(lines) = p.check("personalization", personalization(next.personalization.clone())) {
+                next.personalization = lines;
+            }
+        }
+        p.into_result().map_err(DomainError::Validation)?;
+        if let Some(status) = patch.status {
+            next.change_status(status)?;
+        }
+        next.updated_at = now;
+        next.version += 1;
+        *self = next;
+        Ok(())
+    }
+
+    pub fn change_status(&mut self, status: LeadStatus) -> Result<(), DomainError> {
+        if self.status.is_final() && status != self.status {
+            return Err(DomainError::Conflict {
+                message: format!("a {} lead cannot become {}", self.status, status),
+                existing_id: None,
+            });
+        }
+        self.status = status;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn lead(value: Value) -> Result<Lead, Vec<crate::FieldError>> {
+        let input: NewLead = input::decode(value, "/leads/0").map_err(|e| vec![e])?;
+        Lead::create(TenantId::generate(), CampaignId::generate(), input, "/leads/0", Utc::now())
+    }
+
+    #[test]
+    fn a_valid_lead_is_normalised() {
+        let l = lead(json!({"email": " Ann@ACME.io ", "first_name": " Ann ", "personalization": {"icebreaker": "Loved your talk"}})).unwrap();
+        assert_eq!(l.email.as_str(), "Ann@acme.io");
+        assert_eq!(l.first_name.as_deref(), Some("Ann"));
+        assert_eq!(l.status, LeadStatus::New);
+    }
+
+    #[test]
+    fn errors_name_the_item_and_field() {
+        let errors = lead(json!({"email": "nope", "score": 101, "timezone": "Mars time"})).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["/leads/0/email", "/leads/0/timezone", "/leads/0/score"]);
+        let errors = lead(json!({"email": "a@b.co", "favourite_colour": "red"})).unwrap_err();
+        assert_eq!(errors[0].field, "/leads/0/favourite_colour");
+        let errors = lead(json!({"email": "a@b.co", "personalization": {"x": 3}})).unwrap_err();
+        assert_eq!(errors[0].field, "/leads/0/personalization/x");
+    }
+
+    #[test]
+    fn bounced_and_unsubscribed_are_final() {
+        let mut l = lead(json!({"email": "a@b.co"})).unwrap();
+        l.change_status(LeadStatus::Unsubscribed).unwrap();
+        assert!(l.change_status(LeadStatus::New).is_err());
+        assert_eq!(l.status, LeadStatus::Unsubscribed);
+    }
+
+    #[test]
+    fn a_bad_patch_changes_nothing() {
+        let mut l = lead(json!({"email": "a@b.co", "first_name": "Ann"})).unwrap();
+        let before = l.clone();
+        let patch: LeadPatch = input::decode(json!({"first_name": "Bea", "email": "broken"}), "").unwrap();
+        assert!(l.apply(patch, Utc::now()).is_err());
+        assert_eq!(l, before);
+    }
+}

@@ -1,0 +1,19 @@
+//! The Customer Center domain: validated value types, entities with their
+//! state machines, the storage ports the adapters implement, and the
+//! operations the functions call. Nothing here knows about HTTP, Lambda or AWS.
+
+pub mod api_key;
+pub mod campaign;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod input;
+pub mod lead;
+pub mod operations;
+pub mod organization;
+pub mod page;
+pub mod ports;
+pub mod tenant;
+
+
+pub use error::{DomainError, FieldError, StoreError};

@@ -1,0 +1,125 @@
+//! The storage ports the operations depend on, one per capability. The
+//! DynamoDB adapter in `cc-store` implements them all; every method takes the
+//! tenant (directly or inside the entity) so no call can reach across tenants.
+
+use crate::api_key::ApiKey;
+use crate::campaign::{Campaign, CampaignStatus};
+use crate::email::{EmailAddress, EmailDomain};
+use crate::error::StoreError;
+use crate::ids::{ApiKeyId, CampaignId, LeadId, OrganizationId, TenantId};
+use crate::lead::{Lead, LeadStatus};
+use crate::organization::Organization;
+use crate::page::{Page, PageRequest};
+use crate::tenant::Tenant;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// A uniqueness rule was hit: the id of the item that already holds the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyExists<Id>(pub Id);
+
+/// The outcome of storing one lead of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadInsert {
+    Created,
+    /// The campaign already has a lead with this address.
+    Duplicate(LeadId),
+}
+
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// Stores a new tenant together with its first admin key, atomically.
+    async fn create_tenant(&self, tenant: &Tenant, admin_key: &ApiKey) -> Result<(), StoreError>;
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError>;
+}
+
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn get_api_key(&self, tenant: TenantId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
+    async fn list_api_keys(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<ApiKey>, StoreError>;
+    /// `false` when there was no such key.
+    async fn delete_api_key(&self, tenant: TenantId, id: ApiKeyId) -> Result<bool, StoreError>;
+    /// Sets `last_used_at = at` unless it is already later than `unless_after`
+    /// (so a busy key costs one write a minute, not one per request).
+    async fn record_api_key_use(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+        unless_after: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    async fn insert_campaign(&self, campaign: &Campaign) -> Result<(), StoreError>;
+    async fn get_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<Option<Campaign>, StoreError>;
+    async fn list_campaigns(
+        &self,
+        tenant: TenantId,
+        status: Option<CampaignStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<Campaign>, StoreError>;
+    /// Replaces the stored campaign if its version is still `expected_version`,
+    /// else fails with [`StoreError::VersionConflict`].
+    async fn replace_campaign(&self, campaign: &Campaign, expected_version: u64) -> Result<(), StoreError>;
+    async fn delete_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError>;
+    async fn campaign_has_leads(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
+    /// Fails softly with the holder's id when the tenant already has an
+    /// organisation for this email domain.
+    async fn insert_organization(
+        &self,
+        organization: &Organization,
+    ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError>;
+    async fn get_organization(&self, tenant: TenantId, id: OrganizationId) -> Result<Option<Organization>, StoreError>;
+    async fn find_organization_by_domain(
+        &self,
+        tenant: TenantId,
+        domain: &EmailDomain,
+    ) -> Result<Option<Organization>, StoreError>;
+    async fn list_organizations(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Organization>, StoreError>;
+    /// Replaces `previous` (same id) with `organization`, moving the domain
+    /// claim if the domain changed; version-checked like campaigns.
+    async fn replace_organization(
+        &self,
+        organization: &Organization,
+        previous: &Organization,
+    ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError>;
+    async fn delete_organization(&self, organization: &Organization) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    /// Stores the leads of one campaign, each unless the campaign already has
+    /// its address. Results are in input order. Safe to retry: a retried lead
+    /// comes back as a duplicate of itself.
+    async fn insert_leads(&self, leads: &[Lead]) -> Result<Vec<LeadInsert>, StoreError>;
+    async fn get_lead(&self, tenant: TenantId, id: LeadId) -> Result<Option<Lead>, StoreError>;
+    async fn list_campaign_leads(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        status: Option<LeadStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<Lead>, StoreError>;
+    async fn find_leads_by_email(
+        &self,
+        tenant: TenantId,
+        email: &EmailAddress,
+        page: &PageRequest,
+    ) -> Result<Page<Lead>, StoreError>;
+    /// Replaces `previous` with `lead` (version-checked), moving the
+    /// campaign's address claim if the email changed.
+    async fn replace_lead(&self, lead: &Lead, previous: &Lead) -> Result<Result<(), AlreadyExists<LeadId>>, StoreError>;
+    async fn delete_lead(&self, lead: &Lead) -> Result<(), StoreError>;
+}
+
+/// Everything the api function needs.
+pub trait Store: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore {}
+
+impl<T> Store for T where T: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore {}
