@@ -1,0 +1,261 @@
+//! The integration-test harness: one emulator per test process (started on a
+//! free loopback port on first use, gone when the process exits), and for each
+//! test its own tables provisioned from template.yaml, its own API server on a
+//! free port, and its own operator key. Tests therefore never share data.
+
+use api::AppState;
+use aws_config::SdkConfig;
+use cc_domain::api_key::OperatorKey;
+use cc_store::DynamoStore;
+use devstack::{Emulator, LocalStack, Template};
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::{Arc, OnceLock};
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+
+/// The emulator endpoint: `CC_EMULATOR_ENDPOINT` if set, else one started for this process.
+pub fn emulator_endpoint() -> String {
+    if let Ok(endpoint) = std::env::var("CC_EMULATOR_ENDPOINT") {
+        return endpoint;
+    }
+    EMULATOR
+        .get_or_init(|| {
+            let log = std::env::temp_dir().join(format!("cc-emulator-{}.log", std::process::id()));
+            Emulator::start(&devstack::project_root(), 0, Some(&log)).expect("the emulator starts")
+        })
+        .endpoint()
+        .to_string()
+}
+
+pub fn unique_prefix() -> String {
+    format!("t{:08x}-", rand::rng().random::<u32>())
+}
+
+pub async fn emulator_config() -> SdkConfig {
+    devstack::sdk_config(&emulator_endpoint()).await
+}
+
+pub fn project_template() -> Template {
+    Template::load(&devstack::project_root().join("template.yaml")).expect("template.yaml loads")
+}
+
+/// One API server on its own tables.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub operator_key: String,
+    pub stack: LocalStack,
+    pub config: SdkConfig,
+    pub table: String,
+}
+
+/// A tenant made through the API, with its admin key.
+#[derive(Debug, Clone)]
+pub struct TestTenant {
+    pub id: String,
+    pub admin_key: String,
+}
+
+/// An HTTP answer: status, content type and JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+            .to_string()
+    }
+
+    /// Asserts a problem+json answer with this status; returns the body.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status);
+        &self.body
+    }
+
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        &self.body
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        // Server-side warnings and errors show up in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init();
+        let config = emulator_config().await;
+        let template = project_template();
+        let stack = devstack::provision(&config, &template, &unique_prefix())
+            .await
+            .expect("provisioning works");
+        let (environment, _) = stack
+            .function_environment(&template, "ApiFunction")
+            .expect("ApiFunction exists");
+        let table = environment["TABLE_NAME"].clone();
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
+        let operator_key = OperatorKey::generate_secret();
+        let router = api::router(AppState::new(
+            Arc::new(store),
+            OperatorKey::new(&operator_key),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .await
+                .expect("the server runs")
+        });
+        Self {
+            base_url: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            operator_key,
+            stack,
+            config,
+            table,
+        }
+    }
+
+    /// Sends a request with `key` as a bearer token (or none) and a JSON body (or none).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::answer(request.send().await.expect("the request is sent")).await
+    }
+
+    pub async fn answer(response: reqwest::Response) -> Answer {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let text = response.text().await.expect("a body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Answer {
+        self.call(Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(key), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, key: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(key), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(key), None).await
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> TestTenant {
+        let answer = self
+            .post(
+                "/v1/tenants",
+                &self.operator_key.clone(),
+                json!({ "name": name }),
+            )
+            .await;
+        let body = answer.ok(201);
+        TestTenant {
+            id: answer.id(),
+            admin_key: body["admin_api_key"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// A key of `role` for `tenant`.
+    pub async fn create_key(&self, tenant: &TestTenant, role: &str) -> String {
+        let answer = self
+            .post(
+                "/v1/api-keys",
+                &tenant.admin_key,
+                json!({"name": format!("{role} key"), "role": role}),
+            )
+            .await;
+        answer.ok(201)["key"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_campaign(&self, key: &str, name: &str) -> String {
+        let answer = self
+            .post("/v1/campaigns", key, json!({ "name": name }))
+            .await;
+        answer.ok(201);
+        answer.id()
+    }
+
+    pub async fn create_organization(&self, key: &str, domain: &str) -> String {
+        let answer = self
+            .post("/v1/organizations", key, json!({ "email_domain": domain }))
+            .await;
+        answer.ok(201);
+        answer.id()
+    }
+
+    pub async fn add_leads(&self, key: &str, campaign: &str, leads: Value) -> Answer {
+        self.post(&format!("/v1/campaigns/{campaign}/leads"), key, leads)
+            .await
+    }
+
+    /// Every item of a listing, following `next_cursor` to the end.
+    pub async fn collect_all(&self, path: &str, key: &str, limit: u32) -> Vec<Value> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10_000 {
+            let url = match &cursor {
+                Some(c) => format!("{path}{separator}limit={limit}&cursor={c}"),
+                None => format!("{path}{separator}limit={limit}"),
+            };
+            let page = self.get(&url, key).await;
+            let body = page.ok(200);
+            items.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return items,
+            }
+        }
+        panic!("the listing never ended");
+    }
+}

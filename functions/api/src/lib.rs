@@ -1,0 +1,49 @@
+//! The `api` function: every REST route under /v1, as one axum `Router` that
+//! lambda_http runs on Lambda and the devstack serves on a local port.
+//!
+//! Handlers are thin: extract the caller and the input, call one domain
+//! operation, map the result. Errors map to problem+json in `problem` only.
+
+mod auth;
+mod extract;
+pub mod openapi;
+mod problem;
+mod routes;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use cc_domain::api_key::OperatorKey;
+use cc_domain::ports::Store;
+use std::sync::Arc;
+
+pub use problem::Problem;
+
+/// Request bodies above this are refused with 413. Lambda's synchronous
+/// payload limit is 6 MB; a bulk call of 1,000 leads is well below it.
+pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+/// What every handler can reach; built once per cold start.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub operator_key: OperatorKey,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, operator_key: OperatorKey) -> Self {
+        Self {
+            store,
+            operator_key,
+        }
+    }
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    routes::routes()
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(routes::observe))
+        .with_state(state)
+}

@@ -1,1 +1,17 @@
-fn main(){}
+//! Lambda entry point: build clients and configuration once per cold start, then serve.
+
+use api::AppState;
+use cc_domain::api_key::OperatorKey;
+use cc_store::DynamoStore;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    cc_runtime::init_tracing();
+    let config = cc_runtime::aws_config().await;
+    let table = cc_runtime::required_env("TABLE_NAME")?;
+    let operator_key = OperatorKey::new(&cc_runtime::operator_key(&config).await?);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let app = api::router(AppState::new(Arc::new(store), operator_key));
+    lambda_http::run(app).await
+}

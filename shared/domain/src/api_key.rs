@@ -20,7 +20,19 @@ pub const KEY_PREFIX: &str = "cck_";
 const SECRET_BYTES: usize = 32;
 
 /// What a key may do. Ordered: each role can do everything the one before can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything of its tenant.
@@ -163,7 +175,10 @@ impl IssuedKey {
             created_at: now,
             last_used_at: None,
         };
-        Self { record, secret: KeySecret(text) }
+        Self {
+            record,
+            secret: KeySecret(text),
+        }
     }
 }
 
@@ -202,7 +217,10 @@ impl PresentedKey {
     /// Constant-time comparison of the presented secret with the stored hash.
     pub fn matches(&self, stored: &ApiKey) -> bool {
         let presented = sha256_hex(self.secret.as_bytes());
-        let same_hash: bool = presented.as_bytes().ct_eq(stored.secret_sha256.as_bytes()).into();
+        let same_hash: bool = presented
+            .as_bytes()
+            .ct_eq(stored.secret_sha256.as_bytes())
+            .into();
         same_hash && stored.tenant_id == self.tenant_id && stored.id == self.key_id
     }
 }
@@ -221,7 +239,9 @@ impl fmt::Debug for OperatorKey {
 
 impl OperatorKey {
     pub fn new(secret: &str) -> Self {
-        Self { sha256: Sha256::digest(secret.trim().as_bytes()).into() }
+        Self {
+            sha256: Sha256::digest(secret.trim().as_bytes()).into(),
+        }
     }
 
     /// Hashing both sides first makes the comparison independent of length.
@@ -234,12 +254,18 @@ impl OperatorKey {
     pub fn generate_secret() -> String {
         let mut bytes = [0u8; SECRET_BYTES];
         rand::rng().fill_bytes(&mut bytes);
-        format!("cco_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        format!(
+            "cco_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        )
     }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Who is calling, once a tenant key has been checked.
@@ -255,7 +281,9 @@ impl Principal {
         if self.role.allows(capability) {
             Ok(())
         } else {
-            Err(crate::DomainError::Forbidden { action: capability.describe() })
+            Err(crate::DomainError::Forbidden {
+                action: capability.describe(),
+            })
         }
     }
 }
@@ -276,12 +304,17 @@ mod tests {
         let mut tampered = issued.secret.expose().to_string();
         let last = tampered.pop().unwrap();
         tampered.push(if last == 'A' { 'B' } else { 'A' });
-        assert!(!PresentedKey::parse(&tampered).unwrap().matches(&issued.record));
+        assert!(
+            !PresentedKey::parse(&tampered)
+                .unwrap()
+                .matches(&issued.record)
+        );
     }
 
     #[test]
     fn keys_carry_enough_randomness_and_a_recognisable_prefix() {
-        let issued = IssuedKey::generate(TenantId::generate(), "k".into(), Role::Viewer, Utc::now());
+        let issued =
+            IssuedKey::generate(TenantId::generate(), "k".into(), Role::Viewer, Utc::now());
         let text = issued.secret.expose();
         assert!(text.starts_with("cck_"));
         let secret = text.rsplit('_').next().unwrap();
@@ -292,7 +325,13 @@ mod tests {
 
     #[test]
     fn foreign_text_is_not_a_key() {
-        for text in ["", "Bearer x", "cck_", "cck_nothex_nothex_secret", "sk_live_abc"] {
+        for text in [
+            "",
+            "Bearer x",
+            "cck_",
+            "cck_nothex_nothex_secret",
+            "sk_live_abc",
+        ] {
             assert!(PresentedKey::parse(text).is_none(), "{text}");
         }
     }

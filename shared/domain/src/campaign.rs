@@ -136,10 +136,17 @@ pub struct CampaignPatch {
 }
 
 impl Campaign {
-    pub fn create(tenant_id: TenantId, input: NewCampaign, now: DateTime<Utc>) -> Result<Self, DomainError> {
+    pub fn create(
+        tenant_id: TenantId,
+        input: NewCampaign,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DomainError> {
         let mut problems = Problems::at("");
         let name = problems.check("name", input::required_text(&input.name, MAX_NAME));
-        let description = problems.check("description", input::optional_text(input.description, MAX_DESCRIPTION));
+        let description = problems.check(
+            "description",
+            input::optional_text(input.description, MAX_DESCRIPTION),
+        );
         let settings = problems.check("settings", input::bounded_object(input.settings));
         problems.into_result().map_err(DomainError::Validation)?;
         Ok(Self {
@@ -166,7 +173,10 @@ impl Campaign {
                 }
             }
         }
-        problems.check("description", input::patch_text(&mut self.description, patch.description, MAX_DESCRIPTION));
+        problems.check(
+            "description",
+            input::patch_text(&mut self.description, patch.description, MAX_DESCRIPTION),
+        );
         if let Some(settings) = patch.settings {
             let mut merged = self.settings.clone();
             input::merge_patch(&mut merged, settings);
@@ -180,11 +190,17 @@ impl Campaign {
     }
 
     /// Moves the campaign through its life cycle; an illegal move names the current status.
-    pub fn transition(&mut self, action: CampaignAction, now: DateTime<Utc>) -> Result<(), DomainError> {
-        let target = action.target(self.status).ok_or(DomainError::InvalidTransition {
-            status: self.status,
-            action: action.as_str(),
-        })?;
+    pub fn transition(
+        &mut self,
+        action: CampaignAction,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let target = action
+            .target(self.status)
+            .ok_or(DomainError::InvalidTransition {
+                status: self.status,
+                action: action.as_str(),
+            })?;
         self.status = target;
         self.touch(now);
         Ok(())
@@ -205,7 +221,11 @@ mod tests {
     fn campaign() -> Campaign {
         Campaign::create(
             TenantId::generate(),
-            NewCampaign { name: "Q1 outreach".into(), description: None, settings: Map::new() },
+            NewCampaign {
+                name: "Q1 outreach".into(),
+                description: None,
+                settings: Map::new(),
+            },
             Utc::now(),
         )
         .unwrap()
@@ -215,7 +235,13 @@ mod tests {
     fn the_life_cycle_moves_as_documented() {
         let mut c = campaign();
         assert_eq!(c.status, Draft);
-        for (action, expected) in [(Activate, Active), (Pause, Paused), (Activate, Active), (Complete, Completed), (Archive, Archived)] {
+        for (action, expected) in [
+            (Activate, Active),
+            (Pause, Paused),
+            (Activate, Active),
+            (Complete, Completed),
+            (Archive, Archived),
+        ] {
             c.transition(action, Utc::now()).unwrap();
             assert_eq!(c.status, expected);
         }
@@ -227,7 +253,13 @@ mod tests {
         let mut c = campaign();
         let before = c.clone();
         let err = c.transition(Pause, Utc::now()).unwrap_err();
-        assert!(matches!(err, DomainError::InvalidTransition { status: Draft, action: "pause" }));
+        assert!(matches!(
+            err,
+            DomainError::InvalidTransition {
+                status: Draft,
+                action: "pause"
+            }
+        ));
         assert_eq!(c, before);
         c.transition(Archive, Utc::now()).unwrap();
         for action in [Activate, Pause, Complete, Archive] {
@@ -246,11 +278,17 @@ mod tests {
     fn names_are_required_and_bounded() {
         let err = Campaign::create(
             TenantId::generate(),
-            NewCampaign { name: "  ".into(), description: Some("x".repeat(3000)), settings: Map::new() },
+            NewCampaign {
+                name: "  ".into(),
+                description: Some("x".repeat(3000)),
+                settings: Map::new(),
+            },
             Utc::now(),
         )
         .unwrap_err();
-        let DomainError::Validation(errors) = err else { panic!("expected validation") };
+        let DomainError::Validation(errors) = err else {
+            panic!("expected validation")
+        };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["/name", "/description"]);
     }
@@ -260,12 +298,20 @@ mod tests {
         let mut c = campaign();
         c.settings.insert("a".into(), Value::from(1));
         let patch = CampaignPatch {
-            settings: Some(serde_json::json!({"b": 2, "a": null}).as_object().unwrap().clone()),
+            settings: Some(
+                serde_json::json!({"b": 2, "a": null})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
             description: Patch::Value("hello".into()),
             ..Default::default()
         };
         c.apply(patch, Utc::now()).unwrap();
-        assert_eq!(Value::Object(c.settings.clone()), serde_json::json!({"b": 2}));
+        assert_eq!(
+            Value::Object(c.settings.clone()),
+            serde_json::json!({"b": 2})
+        );
         assert_eq!(c.description.as_deref(), Some("hello"));
     }
 }

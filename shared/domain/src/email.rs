@@ -165,7 +165,18 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_address() {
-        for bad in ["", "   ", "jane", "jane@", "@acme.com", "jane@acme", "ja ne@acme.com", "jane@@acme.com", "jane@acme..com", "\"j\"@acme.com"] {
+        for bad in [
+            "",
+            "   ",
+            "jane",
+            "jane@",
+            "@acme.com",
+            "jane@acme",
+            "ja ne@acme.com",
+            "jane@@acme.com",
+            "jane@acme..com",
+            "\"j\"@acme.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -178,7 +189,10 @@ mod tests {
 
     #[test]
     fn domains_are_normalised() {
-        assert_eq!(EmailDomain::parse(" @Acme.COM ").unwrap().as_str(), "acme.com");
+        assert_eq!(
+            EmailDomain::parse(" @Acme.COM ").unwrap().as_str(),
+            "acme.com"
+        );
         assert!(EmailDomain::parse("localhost").is_err());
         assert!(EmailDomain::parse("@").is_err());
     }

@@ -14,7 +14,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl ToString) -> Self {
-        Self { field: field.into(), message: message.to_string() }
+        Self {
+            field: field.into(),
+            message: message.to_string(),
+        }
     }
 }
 
@@ -50,12 +53,24 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn backend(context: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Backend { context, source: Box::new(source) }
+    pub fn backend(
+        context: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Backend {
+            context,
+            source: Box::new(source),
+        }
     }
 
-    pub fn corrupt(context: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Corrupt { context, source: Box::new(source) }
+    pub fn corrupt(
+        context: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Corrupt {
+            context,
+            source: Box::new(source),
+        }
     }
 }
 
@@ -73,9 +88,15 @@ pub enum DomainError {
     #[error("the input is not valid")]
     Validation(Vec<FieldError>),
     #[error("{message}")]
-    Conflict { message: String, existing_id: Option<String> },
+    Conflict {
+        message: String,
+        existing_id: Option<String>,
+    },
     #[error("a {status} campaign cannot {action}")]
-    InvalidTransition { status: crate::campaign::CampaignStatus, action: &'static str },
+    InvalidTransition {
+        status: crate::campaign::CampaignStatus,
+        action: &'static str,
+    },
     #[error("the cursor is not valid for this listing")]
     InvalidCursor,
     #[error("storage failure")]

@@ -193,7 +193,11 @@ const MAX_NOTES: usize = 4000;
 const MAX_PERSONALIZATION_VALUE: usize = 2000;
 
 fn score(value: u8) -> Result<u8, String> {
-    if value > 100 { Err("must be between 0 and 100".into()) } else { Ok(value) }
+    if value > 100 {
+        Err("must be between 0 and 100".into())
+    } else {
+        Ok(value)
+    }
 }
 
 fn timezone(value: Option<String>) -> Result<Option<String>, String> {
@@ -201,7 +205,10 @@ fn timezone(value: Option<String>) -> Result<Option<String>, String> {
     if let Some(tz) = &value {
         // Full IANA validation comes with the scheduler; reject what is plainly not a zone name.
         let plausible = tz == "UTC"
-            || (tz.contains('/') && tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)));
+            || (tz.contains('/')
+                && tz
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)));
         if !plausible {
             return Err("must be an IANA time zone such as Europe/Berlin".into());
         }
@@ -218,7 +225,9 @@ fn personalization(map: BTreeMap<String, String>) -> Result<BTreeMap<String, Str
             return Err("keys must be 1–64 characters".into());
         }
         if value.chars().count() > MAX_PERSONALIZATION_VALUE {
-            return Err(format!("`{key}` must be at most {MAX_PERSONALIZATION_VALUE} characters"));
+            return Err(format!(
+                "`{key}` must be at most {MAX_PERSONALIZATION_VALUE} characters"
+            ));
         }
     }
     Ok(map)
@@ -248,8 +257,12 @@ impl Lead {
         let industry = text(&mut p, "industry", input.industry, SHORT);
         let source = text(&mut p, "source", input.source, SHORT);
         let notes = text(&mut p, "notes", input.notes, MAX_NOTES);
-        let website = p.check("website", input::optional_url(input.website)).flatten();
-        let linkedin_url = p.check("linkedin_url", input::optional_url(input.linkedin_url)).flatten();
+        let website = p
+            .check("website", input::optional_url(input.website))
+            .flatten();
+        let linkedin_url = p
+            .check("linkedin_url", input::optional_url(input.linkedin_url))
+            .flatten();
         let timezone = p.check("timezone", timezone(input.timezone)).flatten();
         let score = input.score.and_then(|s| p.check("score", score(s)));
         let custom_fields = p.check("custom_fields", input::bounded_object(input.custom_fields));
@@ -301,7 +314,12 @@ impl Lead {
         for (field, target, value, max) in [
             ("first_name", &mut next.first_name, patch.first_name, SHORT),
             ("last_name", &mut next.last_name, patch.last_name, SHORT),
-            ("company_name", &mut next.company_name, patch.company_name, SHORT),
+            (
+                "company_name",
+                &mut next.company_name,
+                patch.company_name,
+                SHORT,
+            ),
             ("job_title", &mut next.job_title, patch.job_title, SHORT),
             ("phone", &mut next.phone, patch.phone, 50),
             ("city", &mut next.city, patch.city, SHORT),
@@ -361,10 +379,16 @@ impl Lead {
                     Value::String(text) => {
                         next.personalization.insert(key, text);
                     }
-                    _ => p.add(&format!("personalization/{key}"), "must be a string or null"),
+                    _ => p.add(
+                        &format!("personalization/{key}"),
+                        "must be a string or null",
+                    ),
                 }
             }
-            if let Some(lines) = p.check("personalization", personalization(next.personalization.clone())) {
+            if let Some(lines) = p.check(
+                "personalization",
+                personalization(next.personalization.clone()),
+            ) {
                 next.personalization = lines;
             }
         }
@@ -397,7 +421,13 @@ mod tests {
 
     fn lead(value: Value) -> Result<Lead, Vec<crate::FieldError>> {
         let input: NewLead = input::decode(value, "/leads/0").map_err(|e| vec![e])?;
-        Lead::create(TenantId::generate(), CampaignId::generate(), input, "/leads/0", Utc::now())
+        Lead::create(
+            TenantId::generate(),
+            CampaignId::generate(),
+            input,
+            "/leads/0",
+            Utc::now(),
+        )
     }
 
     #[test]
@@ -410,9 +440,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_item_and_field() {
-        let errors = lead(json!({"email": "nope", "score": 101, "timezone": "Mars time"})).unwrap_err();
+        let errors =
+            lead(json!({"email": "nope", "score": 101, "timezone": "Mars time"})).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["/leads/0/email", "/leads/0/timezone", "/leads/0/score"]);
+        assert_eq!(
+            fields,
+            ["/leads/0/email", "/leads/0/timezone", "/leads/0/score"]
+        );
         let errors = lead(json!({"email": "a@b.co", "favourite_colour": "red"})).unwrap_err();
         assert_eq!(errors[0].field, "/leads/0/favourite_colour");
         let errors = lead(json!({"email": "a@b.co", "personalization": {"x": 3}})).unwrap_err();
@@ -431,7 +465,8 @@ mod tests {
     fn a_bad_patch_changes_nothing() {
         let mut l = lead(json!({"email": "a@b.co", "first_name": "Ann"})).unwrap();
         let before = l.clone();
-        let patch: LeadPatch = input::decode(json!({"first_name": "Bea", "email": "broken"}), "").unwrap();
+        let patch: LeadPatch =
+            input::decode(json!({"first_name": "Bea", "email": "broken"}), "").unwrap();
         assert!(l.apply(patch, Utc::now()).is_err());
         assert_eq!(l, before);
     }

@@ -15,5 +15,4 @@ pub mod page;
 pub mod ports;
 pub mod tenant;
 
-
 pub use error::{DomainError, FieldError, StoreError};

@@ -31,7 +31,10 @@ impl PageRequest {
     }
 
     pub fn first(limit: u32) -> Self {
-        Self { cursor: None, limit }
+        Self {
+            cursor: None,
+            limit,
+        }
     }
 }
 
@@ -44,6 +47,9 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }

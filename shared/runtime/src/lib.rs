@@ -1,0 +1,76 @@
+//! Lambda glue shared by the functions: configuration from the environment,
+//! AWS clients, and structured JSON logs. Built once per cold start.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("could not read the operator key from Secrets Manager")]
+    OperatorSecret(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the operator key secret is empty")]
+    EmptyOperatorSecret,
+}
+
+pub fn required_env(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
+/// JSON log lines (one object per event, current span fields included), as
+/// CloudWatch Logs Insights reads them. `RUST_LOG` filters; default `info`.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(true)
+        .with_ansi(false)
+        .without_time() // Lambda stamps every line already.
+        .try_init();
+}
+
+/// Human-readable logs for the local devstack.
+pub fn init_dev_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,aws=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+/// The AWS configuration of the running function (region, credentials, and
+/// `AWS_ENDPOINT_URL` when pointed at an emulator).
+pub async fn aws_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// The operator's bearer key: `OPERATOR_API_KEY` when set (local stacks),
+/// otherwise the Secrets Manager secret named by `OPERATOR_KEY_SECRET_ARN`.
+pub async fn operator_key(config: &SdkConfig) -> Result<String, ConfigError> {
+    if let Ok(key) = required_env("OPERATOR_API_KEY") {
+        return Ok(key);
+    }
+    let arn = required_env("OPERATOR_KEY_SECRET_ARN")?;
+    let client = aws_sdk_secretsmanager::Client::new(config);
+    let secret = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| ConfigError::OperatorSecret(Box::new(e)))?;
+    secret
+        .secret_string()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or(ConfigError::EmptyOperatorSecret)
+}

@@ -9,16 +9,28 @@ use chrono::{DateTime, Utc};
 
 const NOT_FOUND: DomainError = DomainError::NotFound { entity: "campaign" };
 
-pub async fn create(store: &dyn Store, caller: &Principal, input: NewCampaign, now: DateTime<Utc>) -> Result<Campaign, DomainError> {
+pub async fn create(
+    store: &dyn Store,
+    caller: &Principal,
+    input: NewCampaign,
+    now: DateTime<Utc>,
+) -> Result<Campaign, DomainError> {
     caller.require(Capability::WriteData)?;
     let campaign = Campaign::create(caller.tenant_id, input, now)?;
     store.insert_campaign(&campaign).await?;
     Ok(campaign)
 }
 
-pub async fn get(store: &dyn Store, caller: &Principal, id: CampaignId) -> Result<Campaign, DomainError> {
+pub async fn get(
+    store: &dyn Store,
+    caller: &Principal,
+    id: CampaignId,
+) -> Result<Campaign, DomainError> {
     caller.require(Capability::Read)?;
-    store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)
+    store
+        .get_campaign(caller.tenant_id, id)
+        .await?
+        .ok_or(NOT_FOUND)
 }
 
 pub async fn list(
@@ -40,7 +52,10 @@ pub async fn update(
 ) -> Result<Campaign, DomainError> {
     caller.require(Capability::WriteData)?;
     with_optimistic_retry(|| async {
-        let mut campaign = store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+        let mut campaign = store
+            .get_campaign(caller.tenant_id, id)
+            .await?
+            .ok_or(NOT_FOUND)?;
         let expected = campaign.version;
         campaign.apply(patch.clone(), now)?;
         store.replace_campaign(&campaign, expected).await?;
@@ -58,7 +73,10 @@ pub async fn transition(
 ) -> Result<Campaign, DomainError> {
     caller.require(Capability::WriteData)?;
     with_optimistic_retry(|| async {
-        let mut campaign = store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+        let mut campaign = store
+            .get_campaign(caller.tenant_id, id)
+            .await?
+            .ok_or(NOT_FOUND)?;
         let expected = campaign.version;
         campaign.transition(action, now)?;
         store.replace_campaign(&campaign, expected).await?;
@@ -69,9 +87,16 @@ pub async fn transition(
 
 /// Deletes a campaign that has no leads; one with leads must be archived
 /// (its leads and their history stay) or emptied first.
-pub async fn delete(store: &dyn Store, caller: &Principal, id: CampaignId) -> Result<(), DomainError> {
+pub async fn delete(
+    store: &dyn Store,
+    caller: &Principal,
+    id: CampaignId,
+) -> Result<(), DomainError> {
     caller.require(Capability::WriteData)?;
-    store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+    store
+        .get_campaign(caller.tenant_id, id)
+        .await?
+        .ok_or(NOT_FOUND)?;
     if store.campaign_has_leads(caller.tenant_id, id).await? {
         return Err(DomainError::Conflict {
             message: "the campaign has leads; archive it instead, or delete its leads first".into(),

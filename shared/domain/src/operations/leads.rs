@@ -48,11 +48,24 @@ pub struct LeadItemResult {
 impl LeadItemResult {
     pub fn new(index: usize, outcome: &LeadOutcome) -> Self {
         match outcome {
-            LeadOutcome::Created(lead) => Self { index, status: ItemStatus::Created, id: Some(lead.id), errors: None },
-            LeadOutcome::Duplicate(id) => Self { index, status: ItemStatus::Duplicate, id: Some(*id), errors: None },
-            LeadOutcome::Invalid(errors) => {
-                Self { index, status: ItemStatus::Invalid, id: None, errors: Some(errors.clone()) }
-            }
+            LeadOutcome::Created(lead) => Self {
+                index,
+                status: ItemStatus::Created,
+                id: Some(lead.id),
+                errors: None,
+            },
+            LeadOutcome::Duplicate(id) => Self {
+                index,
+                status: ItemStatus::Duplicate,
+                id: Some(*id),
+                errors: None,
+            },
+            LeadOutcome::Invalid(errors) => Self {
+                index,
+                status: ItemStatus::Invalid,
+                id: None,
+                errors: Some(errors.clone()),
+            },
         }
     }
 }
@@ -100,7 +113,10 @@ pub async fn add(
         .await?
         .ok_or(DomainError::NotFound { entity: "campaign" })?;
     if campaign.status == CampaignStatus::Archived {
-        return Err(DomainError::InvalidTransition { status: campaign.status, action: "take new leads" });
+        return Err(DomainError::InvalidTransition {
+            status: campaign.status,
+            action: "take new leads",
+        });
     }
 
     let mut outcomes: Vec<LeadOutcome> = items
@@ -109,10 +125,12 @@ pub async fn add(
         .map(|(index, value)| {
             let base = addressing.base(index);
             match input::decode::<NewLead>(value, &base) {
-                Ok(new_lead) => match Lead::create(caller.tenant_id, campaign_id, new_lead, &base, now) {
-                    Ok(lead) => LeadOutcome::Created(Box::new(lead)),
-                    Err(errors) => LeadOutcome::Invalid(errors),
-                },
+                Ok(new_lead) => {
+                    match Lead::create(caller.tenant_id, campaign_id, new_lead, &base, now) {
+                        Ok(lead) => LeadOutcome::Created(Box::new(lead)),
+                        Err(errors) => LeadOutcome::Invalid(errors),
+                    }
+                }
                 Err(error) => LeadOutcome::Invalid(vec![error]),
             }
         })
@@ -169,7 +187,11 @@ async fn reject_unknown_organizations(
         .collect();
     let mut missing = HashSet::new();
     for id in wanted {
-        if store.get_organization(caller.tenant_id, id).await?.is_none() {
+        if store
+            .get_organization(caller.tenant_id, id)
+            .await?
+            .is_none()
+        {
             missing.insert(id);
         }
     }
@@ -177,7 +199,8 @@ async fn reject_unknown_organizations(
         if let LeadOutcome::Created(lead) = outcome {
             if lead.organization_id.is_some_and(|id| missing.contains(&id)) {
                 let field = format!("{}/organization_id", addressing.base(index));
-                *outcome = LeadOutcome::Invalid(vec![FieldError::new(field, "no such organization")]);
+                *outcome =
+                    LeadOutcome::Invalid(vec![FieldError::new(field, "no such organization")]);
             }
         }
     }
@@ -201,7 +224,9 @@ pub async fn list_in_campaign(
         .get_campaign(caller.tenant_id, campaign_id)
         .await?
         .ok_or(DomainError::NotFound { entity: "campaign" })?;
-    Ok(store.list_campaign_leads(caller.tenant_id, campaign_id, status, page).await?)
+    Ok(store
+        .list_campaign_leads(caller.tenant_id, campaign_id, status, page)
+        .await?)
 }
 
 /// Every lead of the tenant with this address, across campaigns.
@@ -213,7 +238,9 @@ pub async fn find_by_email(
 ) -> Result<Page<Lead>, DomainError> {
     caller.require(Capability::Read)?;
     let email = EmailAddress::parse(email).map_err(|e| DomainError::invalid("email", e))?;
-    Ok(store.find_leads_by_email(caller.tenant_id, &email, page).await?)
+    Ok(store
+        .find_leads_by_email(caller.tenant_id, &email, page)
+        .await?)
 }
 
 pub async fn update(
@@ -225,18 +252,31 @@ pub async fn update(
 ) -> Result<Lead, DomainError> {
     caller.require(Capability::WriteData)?;
     if let input::Patch::Value(org) = patch.organization_id {
-        if store.get_organization(caller.tenant_id, org).await?.is_none() {
-            return Err(DomainError::invalid("/organization_id", "no such organization"));
+        if store
+            .get_organization(caller.tenant_id, org)
+            .await?
+            .is_none()
+        {
+            return Err(DomainError::invalid(
+                "/organization_id",
+                "no such organization",
+            ));
         }
     }
     with_optimistic_retry(|| async {
-        let previous = store.get_lead(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+        let previous = store
+            .get_lead(caller.tenant_id, id)
+            .await?
+            .ok_or(NOT_FOUND)?;
         let mut lead = previous.clone();
         lead.apply(patch.clone(), now)?;
-        store.replace_lead(&lead, &previous).await?.map_err(|AlreadyExists(existing)| DomainError::Conflict {
-            message: format!("lead {existing} of this campaign already has this email"),
-            existing_id: Some(existing.to_string()),
-        })?;
+        store
+            .replace_lead(&lead, &previous)
+            .await?
+            .map_err(|AlreadyExists(existing)| DomainError::Conflict {
+                message: format!("lead {existing} of this campaign already has this email"),
+                existing_id: Some(existing.to_string()),
+            })?;
         Ok(lead)
     })
     .await
@@ -244,7 +284,10 @@ pub async fn update(
 
 pub async fn delete(store: &dyn Store, caller: &Principal, id: LeadId) -> Result<(), DomainError> {
     caller.require(Capability::WriteData)?;
-    let lead = store.get_lead(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+    let lead = store
+        .get_lead(caller.tenant_id, id)
+        .await?
+        .ok_or(NOT_FOUND)?;
     store.delete_lead(&lead).await?;
     Ok(())
 }

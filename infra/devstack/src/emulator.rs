@@ -1,0 +1,99 @@
+//! Starting and stopping the emulator process.
+
+use crate::DevstackError;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running emulator. Dropping it stops the process; the process also stops
+/// by itself when its parent exits.
+pub struct Emulator {
+    child: Child,
+    endpoint: String,
+}
+
+impl Emulator {
+    /// Starts `infra/emulator.py` from the project's virtualenv on
+    /// 127.0.0.1:`port` (0 picks a free port) and waits until it listens.
+    /// Its own output goes to `log` (or nowhere).
+    pub fn start(root: &Path, port: u16, log: Option<&Path>) -> Result<Self, DevstackError> {
+        let python = root.join(".venv/bin/python");
+        if !python.exists() {
+            return Err(DevstackError::MissingVenv(python));
+        }
+        let stderr = match log {
+            Some(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| DevstackError::EmulatorStart(e.to_string()))?;
+                }
+                Stdio::from(
+                    std::fs::File::create(path)
+                        .map_err(|e| DevstackError::EmulatorStart(e.to_string()))?,
+                )
+            }
+            None => Stdio::null(),
+        };
+        let mut child = Command::new(&python)
+            .arg(root.join("infra/emulator.py"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--parent-pid", &std::process::id().to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| DevstackError::EmulatorStart(format!("{}: {e}", python.display())))?;
+
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                return Err(DevstackError::EmulatorStart(
+                    "it did not start within 60 s".into(),
+                ));
+            }
+        };
+        let Some(address) = line.trim().strip_prefix("listening on ") else {
+            let status = child.wait().ok().and_then(|s| s.code());
+            let hint = if port != 0 {
+                format!(" (is port {port} in use? set EMULATOR_PORT to another port)")
+            } else {
+                String::new()
+            };
+            return Err(DevstackError::EmulatorStart(format!(
+                "it exited with {status:?}{hint}"
+            )));
+        };
+        Ok(Self {
+            child,
+            endpoint: format!("http://{address}"),
+        })
+    }
+
+    /// e.g. `http://127.0.0.1:4566`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,1077 @@
+//! The DynamoDB implementation of every storage port.
+
+use crate::cursor;
+use crate::keys::{self, GSI1, GSI2, GSI3, Index, Key, PK, SK};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem,
+    WriteRequest,
+};
+use cc_domain::StoreError;
+use cc_domain::api_key::ApiKey;
+use cc_domain::campaign::{Campaign, CampaignStatus};
+use cc_domain::email::{EmailAddress, EmailDomain};
+use cc_domain::ids::{ApiKeyId, CampaignId, LeadId, OrganizationId, TenantId};
+use cc_domain::lead::{Lead, LeadStatus};
+use cc_domain::organization::Organization;
+use cc_domain::page::{Page, PageRequest};
+use cc_domain::ports::{
+    AlreadyExists, ApiKeyStore, CampaignStore, LeadInsert, LeadStore, OrganizationStore,
+    TenantStore,
+};
+use cc_domain::tenant::Tenant;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+const KEYS_PER_BATCH_GET: usize = 100;
+const ITEMS_PER_BATCH_WRITE: usize = 25;
+const MAX_BATCH_ATTEMPTS: u32 = 8;
+/// Address claims made at once by one bulk insert.
+const CONCURRENT_CLAIMS: usize = 16;
+/// After this, a claim without its lead is taken to be abandoned by a crashed writer.
+const ABANDONED_CLAIM_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn key_item(key: &Key) -> Item {
+    HashMap::from([(PK.to_string(), s(&key.pk)), (SK.to_string(), s(&key.sk))])
+}
+
+/// An entity as an item: its fields, its tenant, its key and its kind.
+fn entity_item<T: Serialize>(
+    entity: &T,
+    tenant: TenantId,
+    key: &Key,
+    kind: &str,
+) -> Result<Item, StoreError> {
+    let mut item: Item =
+        serde_dynamo::to_item(entity).map_err(|e| StoreError::corrupt("encoding an item", e))?;
+    item.insert("tenant_id".into(), s(tenant.to_string()));
+    item.insert("entity".into(), s(kind));
+    item.extend(key_item(key));
+    Ok(item)
+}
+
+fn decode<T: DeserializeOwned>(item: Item, what: &'static str) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::corrupt(what, e))
+}
+
+fn backend<E>(context: &'static str) -> impl FnOnce(E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |err| StoreError::backend(context, err)
+}
+
+fn put(
+    table: &str,
+    item: Item,
+    condition: &str,
+    values: Option<Item>,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .set_expression_attribute_values(values)
+        .build()
+        .map_err(backend("building a transactional put"))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn delete(
+    table: &str,
+    key: &Key,
+    condition: Option<(&str, Item)>,
+) -> Result<TransactWriteItem, StoreError> {
+    let (condition, values) = match condition {
+        Some((c, v)) => (Some(c.to_string()), Some(v)),
+        None => (None, None),
+    };
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key_item(key)))
+        .set_condition_expression(condition)
+        .set_expression_attribute_values(values)
+        .build()
+        .map_err(backend("building a transactional delete"))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+fn attribute_text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn version_values(version: u64) -> Item {
+    HashMap::from([(
+        ":expected".to_string(),
+        AttributeValue::N(version.to_string()),
+    )])
+}
+
+const IS_NEW: &str = "attribute_not_exists(PK)";
+const HAS_VERSION: &str = "version = :expected";
+
+/// Which conditions of a cancelled transaction failed, by action index.
+enum TransactOutcome {
+    Committed,
+    ConditionsFailed(Vec<bool>),
+}
+
+/// A listing: which partition of which index, optionally a sort-key prefix.
+struct Listing {
+    index: Option<Index>,
+    partition: String,
+    sort_prefix: Option<&'static str>,
+}
+
+impl Listing {
+    fn table(partition: String, sort_prefix: &'static str) -> Self {
+        Self {
+            index: None,
+            partition,
+            sort_prefix: Some(sort_prefix),
+        }
+    }
+
+    fn index(index: Index, partition: String) -> Self {
+        Self {
+            index: Some(index),
+            partition,
+            sort_prefix: None,
+        }
+    }
+
+    fn partition_attr(&self) -> &'static str {
+        self.index.map_or(PK, |i| i.pk)
+    }
+
+    fn sort_attr(&self) -> &'static str {
+        self.index.map_or(SK, |i| i.sk)
+    }
+
+    fn scope(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.index.map_or("table", |i| i.name),
+            self.partition,
+            self.sort_prefix.unwrap_or("")
+        )
+    }
+
+    /// The attributes that place an item in this listing (what a cursor must hold).
+    fn position_of(&self, item: &Item) -> Item {
+        let mut names = vec![PK, SK];
+        if let Some(index) = self.index {
+            names.extend([index.pk, index.sk]);
+        }
+        names
+            .into_iter()
+            .filter_map(|n| item.get(n).map(|v| (n.to_string(), v.clone())))
+            .collect()
+    }
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend("GetItem"))?;
+        Ok(out.item)
+    }
+
+    async fn get_entity<T: DeserializeOwned>(
+        &self,
+        key: &Key,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(key)
+            .await?
+            .map(|item| decode(item, what))
+            .transpose()
+    }
+
+    /// Puts an item if `condition` holds; `Ok(false)` when it did not.
+    async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(StoreError::backend("PutItem", err)),
+        }
+    }
+
+    async fn delete_existing(&self, key: &Key) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(backend("DeleteItem"))?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn transact(
+        &self,
+        actions: Vec<TransactWriteItem>,
+    ) -> Result<TransactOutcome, StoreError> {
+        let count = actions.len();
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(TransactOutcome::Committed),
+            Err(err) => {
+                if let Some(cancelled) = err.as_service_error().and_then(|e| match e {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
+                    _ => None,
+                }) {
+                    let reasons = cancelled.cancellation_reasons();
+                    let failed: Vec<bool> = (0..count)
+                        .map(|i| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed"))
+                        .collect();
+                    if failed.iter().any(|f| *f) {
+                        return Ok(TransactOutcome::ConditionsFailed(failed));
+                    }
+                    // Cancelled for another reason (e.g. a conflicting transaction): report it.
+                    return Err(StoreError::backend("TransactWriteItems", err));
+                }
+                Err(StoreError::backend("TransactWriteItems", err))
+            }
+        }
+    }
+
+    async fn query_page<T: DeserializeOwned>(
+        &self,
+        tenant: TenantId,
+        listing: Listing,
+        page: &PageRequest,
+        what: &'static str,
+    ) -> Result<Page<T>, StoreError> {
+        let limit = page.limit as usize;
+        let scope = listing.scope();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(listing.index.map(|i| i.name.to_string()))
+            .expression_attribute_names("#pk", listing.partition_attr())
+            .expression_attribute_values(":pk", s(&listing.partition))
+            // One more than asked tells whether another page exists.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        query = match listing.sort_prefix {
+            Some(prefix) => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", listing.sort_attr())
+                .expression_attribute_values(":prefix", s(prefix)),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        if let Some(text) = &page.cursor {
+            let start = cursor::decode(
+                tenant,
+                &scope,
+                listing.partition_attr(),
+                &listing.partition,
+                &text.0,
+            )?;
+            query = query.set_exclusive_start_key(Some(start));
+        }
+        let out = query.send().await.map_err(backend("Query"))?;
+        let mut items = out.items.unwrap_or_default();
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items
+                .last()
+                .map(|last| cursor::encode(tenant, &scope, &listing.position_of(last)))
+        } else {
+            // DynamoDB stopped early (1 MB per call) with more to read.
+            out.last_evaluated_key
+                .map(|key| cursor::encode(tenant, &scope, &key))
+        };
+        let items = items
+            .into_iter()
+            .map(|item| decode(item, what))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    fn campaign_item(campaign: &Campaign) -> Result<Item, StoreError> {
+        let key = keys::campaign(campaign.tenant_id, campaign.id);
+        let mut item = entity_item(campaign, campaign.tenant_id, &key, "campaign")?;
+        item.insert(
+            GSI1.pk.into(),
+            s(keys::campaigns_with_status(
+                campaign.tenant_id,
+                campaign.status,
+            )),
+        );
+        item.insert(GSI1.sk.into(), s(keys::campaign_sort(campaign.id)));
+        Ok(item)
+    }
+
+    fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
+        let key = keys::lead(lead.tenant_id, lead.id);
+        let mut item = entity_item(lead, lead.tenant_id, &key, "lead")?;
+        let sort = s(keys::lead_sort(lead.id));
+        item.insert(
+            GSI1.pk.into(),
+            s(keys::campaign_leads(lead.tenant_id, lead.campaign_id)),
+        );
+        item.insert(GSI1.sk.into(), sort.clone());
+        item.insert(
+            GSI2.pk.into(),
+            s(keys::campaign_leads_with_status(
+                lead.tenant_id,
+                lead.campaign_id,
+                lead.status,
+            )),
+        );
+        item.insert(GSI2.sk.into(), sort.clone());
+        item.insert(
+            GSI3.pk.into(),
+            s(keys::leads_with_email(lead.tenant_id, &lead.email)),
+        );
+        item.insert(GSI3.sk.into(), sort);
+        Ok(item)
+    }
+
+    fn lead_address_item(lead: &Lead) -> Item {
+        let mut item = key_item(&keys::lead_address(
+            lead.tenant_id,
+            lead.campaign_id,
+            &lead.email,
+        ));
+        item.insert("lead_id".into(), s(lead.id.to_string()));
+        item.insert("tenant_id".into(), s(lead.tenant_id.to_string()));
+        item.insert("entity".into(), s("lead_address"));
+        item
+    }
+
+    fn organization_item(organization: &Organization) -> Result<Item, StoreError> {
+        let key = keys::organization(organization.tenant_id, organization.id);
+        entity_item(organization, organization.tenant_id, &key, "organization")
+    }
+
+    fn organization_domain_item(organization: &Organization) -> Item {
+        let mut item = key_item(&keys::organization_domain(
+            organization.tenant_id,
+            &organization.email_domain,
+        ));
+        item.insert("organization_id".into(), s(organization.id.to_string()));
+        item.insert("tenant_id".into(), s(organization.tenant_id.to_string()));
+        item.insert("entity".into(), s("organization_domain"));
+        item
+    }
+
+    /// Who holds a claim item (`lead_id` / `organization_id` attribute), if anyone.
+    async fn claim_holder(&self, key: &Key, attribute: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(key)
+            .await?
+            .and_then(|item| attribute_text(&item, attribute)))
+    }
+
+    async fn lead_holder(&self, lead: &Lead) -> Result<Option<LeadId>, StoreError> {
+        let key = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
+        Ok(self
+            .claim_holder(&key, "lead_id")
+            .await?
+            .and_then(|id| id.parse().ok()))
+    }
+
+    async fn organization_holder(
+        &self,
+        tenant: TenantId,
+        domain: &EmailDomain,
+    ) -> Result<Option<OrganizationId>, StoreError> {
+        let key = keys::organization_domain(tenant, domain);
+        Ok(self
+            .claim_holder(&key, "organization_id")
+            .await?
+            .and_then(|id| id.parse().ok()))
+    }
+
+    /// Reads items by key, 100 per BatchGetItem, retrying unprocessed keys.
+    async fn batch_get(&self, keys: Vec<Item>, projection: &str) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(KEYS_PER_BATCH_GET) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression(projection)
+                    .consistent_read(true)
+                    .build()
+                    .map_err(backend("building BatchGetItem"))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(backend("BatchGetItem"))?;
+                found.extend(
+                    out.responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
+                if let Some(unprocessed) =
+                    out.unprocessed_keys.and_then(|mut u| u.remove(&self.table))
+                {
+                    if attempt >= MAX_BATCH_ATTEMPTS {
+                        return Err(StoreError::backend("BatchGetItem", Throttled));
+                    }
+                    backoff(attempt).await;
+                    pending = unprocessed.keys;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes items, 25 per BatchWriteItem, retrying unprocessed ones.
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in items.chunks(ITEMS_PER_BATCH_WRITE) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map_err(backend("building PutRequest"))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(backend("BatchWriteItem"))?;
+                if let Some(unprocessed) = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                {
+                    if attempt >= MAX_BATCH_ATTEMPTS {
+                        return Err(StoreError::backend("BatchWriteItem", Throttled));
+                    }
+                    backoff(attempt).await;
+                    pending = unprocessed;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims the lead's address in its campaign; `Some(holder)` when another lead has it.
+    async fn claim_address(
+        &self,
+        lead: &Lead,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LeadId>, StoreError> {
+        let mut claim = Self::lead_address_item(lead);
+        claim.insert("claimed_at".into(), s(timestamp(now)));
+        if self.put_if(claim, IS_NEW, None).await? {
+            return Ok(None);
+        }
+        match self.lead_holder(lead).await? {
+            Some(holder) => Ok(Some(holder)),
+            // Released between our write and our read: try once more.
+            None => {
+                let mut claim = Self::lead_address_item(lead);
+                claim.insert("claimed_at".into(), s(timestamp(now)));
+                Ok(if self.put_if(claim, IS_NEW, None).await? {
+                    None
+                } else {
+                    self.lead_holder(lead).await?
+                })
+            }
+        }
+    }
+
+    /// Takes over a claim whose lead was never written (its writer died
+    /// between the two steps), once the claim is old enough that the writer
+    /// cannot still be running.
+    async fn adopt_abandoned_claim(
+        &self,
+        lead: &Lead,
+        ghost: LeadId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&key)))
+            .update_expression("SET lead_id = :new, claimed_at = :now")
+            .condition_expression("lead_id = :ghost AND claimed_at < :cutoff")
+            .expression_attribute_values(":new", s(lead.id.to_string()))
+            .expression_attribute_values(":ghost", s(ghost.to_string()))
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .expression_attribute_values(":cutoff", s(timestamp(now - ABANDONED_CLAIM_AFTER)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("DynamoDB kept returning unprocessed items (throttled)")]
+struct Throttled;
+
+/// Fixed-width UTC timestamps, so that text order is time order in conditions.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Exponential pause before retrying unprocessed batch keys.
+async fn backoff(attempt: u32) {
+    tokio::time::sleep(std::time::Duration::from_millis(25u64 << attempt.min(6))).await;
+}
+
+#[async_trait]
+impl TenantStore for DynamoStore {
+    async fn create_tenant(&self, tenant: &Tenant, admin_key: &ApiKey) -> Result<(), StoreError> {
+        let actions = vec![
+            put(
+                &self.table,
+                entity_item(tenant, tenant.id, &keys::tenant(tenant.id), "tenant")?,
+                IS_NEW,
+                None,
+            )?,
+            put(
+                &self.table,
+                entity_item(
+                    admin_key,
+                    tenant.id,
+                    &keys::api_key(tenant.id, admin_key.id),
+                    "api_key",
+                )?,
+                IS_NEW,
+                None,
+            )?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.get_entity(&keys::tenant(id), "tenant").await
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for DynamoStore {
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let item = entity_item(
+            key,
+            key.tenant_id,
+            &keys::api_key(key.tenant_id, key.id),
+            "api_key",
+        )?;
+        if self.put_if(item, IS_NEW, None).await? {
+            Ok(())
+        } else {
+            Err(StoreError::VersionConflict)
+        }
+    }
+
+    async fn get_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        self.get_entity(&keys::api_key(tenant, id), "api key").await
+    }
+
+    async fn list_api_keys(
+        &self,
+        tenant: TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<ApiKey>, StoreError> {
+        let listing = Listing::table(keys::tenant_items(tenant), keys::API_KEY_PREFIX);
+        self.query_page(tenant, listing, page, "api key").await
+    }
+
+    async fn delete_api_key(&self, tenant: TenantId, id: ApiKeyId) -> Result<bool, StoreError> {
+        self.delete_existing(&keys::api_key(tenant, id)).await
+    }
+
+    async fn record_api_key_use(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+        unless_after: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::api_key(tenant, id))))
+            .update_expression("SET last_used_at = :at")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(last_used_at) OR attribute_type(last_used_at, :null) OR last_used_at < :threshold)",
+            )
+            .expression_attribute_values(":at", s(timestamp(at)))
+            .expression_attribute_values(":threshold", s(timestamp(unless_after)))
+            .expression_attribute_values(":null", s("NULL"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Another request refreshed it first, or the key was just revoked.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+}
+
+#[async_trait]
+impl CampaignStore for DynamoStore {
+    async fn insert_campaign(&self, campaign: &Campaign) -> Result<(), StoreError> {
+        if self
+            .put_if(Self::campaign_item(campaign)?, IS_NEW, None)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::VersionConflict)
+        }
+    }
+
+    async fn get_campaign(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<Option<Campaign>, StoreError> {
+        self.get_entity(&keys::campaign(tenant, id), "campaign")
+            .await
+    }
+
+    async fn list_campaigns(
+        &self,
+        tenant: TenantId,
+        status: Option<CampaignStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<Campaign>, StoreError> {
+        let listing = match status {
+            None => Listing::table(keys::tenant_items(tenant), keys::CAMPAIGN_PREFIX),
+            Some(status) => Listing::index(GSI1, keys::campaigns_with_status(tenant, status)),
+        };
+        self.query_page(tenant, listing, page, "campaign").await
+    }
+
+    async fn replace_campaign(
+        &self,
+        campaign: &Campaign,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let item = Self::campaign_item(campaign)?;
+        if self
+            .put_if(item, HAS_VERSION, Some(version_values(expected_version)))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::VersionConflict)
+        }
+    }
+
+    async fn delete_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError> {
+        self.delete_existing(&keys::campaign(tenant, id)).await
+    }
+
+    async fn campaign_has_leads(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", GSI1.pk)
+            .expression_attribute_values(":pk", s(keys::campaign_leads(tenant, id)))
+            .limit(1)
+            .send()
+            .await
+            .map_err(backend("Query"))?;
+        Ok(out.count > 0)
+    }
+}
+
+#[async_trait]
+impl OrganizationStore for DynamoStore {
+    async fn insert_organization(
+        &self,
+        organization: &Organization,
+    ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError> {
+        let actions = vec![
+            put(
+                &self.table,
+                Self::organization_domain_item(organization),
+                IS_NEW,
+                None,
+            )?,
+            put(
+                &self.table,
+                Self::organization_item(organization)?,
+                IS_NEW,
+                None,
+            )?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(Ok(())),
+            TransactOutcome::ConditionsFailed(_) => {
+                match self
+                    .organization_holder(organization.tenant_id, &organization.email_domain)
+                    .await?
+                {
+                    Some(holder) => Ok(Err(AlreadyExists(holder))),
+                    None => Err(StoreError::VersionConflict),
+                }
+            }
+        }
+    }
+
+    async fn get_organization(
+        &self,
+        tenant: TenantId,
+        id: OrganizationId,
+    ) -> Result<Option<Organization>, StoreError> {
+        self.get_entity(&keys::organization(tenant, id), "organization")
+            .await
+    }
+
+    async fn find_organization_by_domain(
+        &self,
+        tenant: TenantId,
+        domain: &EmailDomain,
+    ) -> Result<Option<Organization>, StoreError> {
+        match self.organization_holder(tenant, domain).await? {
+            Some(id) => self.get_organization(tenant, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_organizations(
+        &self,
+        tenant: TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Organization>, StoreError> {
+        let listing = Listing::table(keys::tenant_items(tenant), keys::ORGANIZATION_PREFIX);
+        self.query_page(tenant, listing, page, "organization").await
+    }
+
+    async fn replace_organization(
+        &self,
+        organization: &Organization,
+        previous: &Organization,
+    ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError> {
+        let item = Self::organization_item(organization)?;
+        let versioned = Some(version_values(previous.version));
+        if organization.email_domain == previous.email_domain {
+            return if self.put_if(item, HAS_VERSION, versioned).await? {
+                Ok(Ok(()))
+            } else {
+                Err(StoreError::VersionConflict)
+            };
+        }
+        let old_claim = keys::organization_domain(previous.tenant_id, &previous.email_domain);
+        let actions = vec![
+            put(
+                &self.table,
+                Self::organization_domain_item(organization),
+                IS_NEW,
+                None,
+            )?,
+            put(&self.table, item, HAS_VERSION, versioned)?,
+            delete(&self.table, &old_claim, None)?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(Ok(())),
+            TransactOutcome::ConditionsFailed(failed) if failed[0] => {
+                match self
+                    .organization_holder(organization.tenant_id, &organization.email_domain)
+                    .await?
+                {
+                    Some(holder) => Ok(Err(AlreadyExists(holder))),
+                    None => Err(StoreError::VersionConflict),
+                }
+            }
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+
+    async fn delete_organization(&self, organization: &Organization) -> Result<(), StoreError> {
+        let actions = vec![
+            delete(
+                &self.table,
+                &keys::organization(organization.tenant_id, organization.id),
+                None,
+            )?,
+            delete(
+                &self.table,
+                &keys::organization_domain(organization.tenant_id, &organization.email_domain),
+                None,
+            )?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+}
+
+#[async_trait]
+impl LeadStore for DynamoStore {
+    async fn insert_leads(&self, leads: &[Lead]) -> Result<Vec<LeadInsert>, StoreError> {
+        // Claim each address (one conditional put), then write the claimed
+        // leads in batches. A claim whose lead was never written is recovered
+        // by `adopt_abandoned_claim`, so a crash between the steps loses nothing.
+        let now = Utc::now();
+        let claim_keys: Vec<Key> = leads
+            .iter()
+            .map(|l| keys::lead_address(l.tenant_id, l.campaign_id, &l.email))
+            .collect();
+        let mut known_holders: HashMap<String, LeadId> = HashMap::new();
+        for item in self
+            .batch_get(claim_keys.iter().map(key_item).collect(), "PK, lead_id")
+            .await?
+        {
+            if let (Some(pk), Some(holder)) =
+                (attribute_text(&item, PK), attribute_text(&item, "lead_id"))
+            {
+                if let Ok(holder) = holder.parse() {
+                    known_holders.insert(pk, holder);
+                }
+            }
+        }
+        let mut held: Vec<(usize, LeadId)> = Vec::new();
+        let mut free = Vec::new();
+        for (i, key) in claim_keys.iter().enumerate() {
+            match known_holders.get(&key.pk) {
+                Some(holder) => held.push((i, *holder)),
+                None => free.push(i),
+            }
+        }
+        let claims: Vec<(usize, Result<Option<LeadId>, StoreError>)> = stream::iter(free)
+            .map(|i| async move { (i, self.claim_address(&leads[i], now).await) })
+            .buffer_unordered(CONCURRENT_CLAIMS)
+            .collect()
+            .await;
+        let mut claimed = Vec::new();
+        for (i, claim) in claims {
+            match claim? {
+                None => claimed.push(i),
+                Some(holder) => held.push((i, holder)),
+            }
+        }
+
+        let mut results: Vec<Option<LeadInsert>> = vec![None; leads.len()];
+        if !held.is_empty() {
+            let holder_keys = held
+                .iter()
+                .map(|(i, holder)| key_item(&keys::lead(leads[*i].tenant_id, *holder)))
+                .collect();
+            let live: std::collections::HashSet<String> = self
+                .batch_get(holder_keys, "PK")
+                .await?
+                .iter()
+                .filter_map(|item| attribute_text(item, PK))
+                .collect();
+            for (i, holder) in held {
+                let lead = &leads[i];
+                let holder_is_live = live.contains(&keys::lead(lead.tenant_id, holder).pk);
+                if !holder_is_live
+                    && holder != lead.id
+                    && self.adopt_abandoned_claim(lead, holder, now).await?
+                {
+                    claimed.push(i);
+                } else {
+                    results[i] = Some(LeadInsert::Duplicate(holder));
+                }
+            }
+        }
+        let items = claimed
+            .iter()
+            .map(|&i| Self::lead_item(&leads[i]))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_put(items).await?;
+        for i in claimed {
+            results[i] = Some(LeadInsert::Created);
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every lead was settled"))
+            .collect())
+    }
+
+    async fn get_lead(&self, tenant: TenantId, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        self.get_entity(&keys::lead(tenant, id), "lead").await
+    }
+
+    async fn list_campaign_leads(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        status: Option<LeadStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<Lead>, StoreError> {
+        let listing = match status {
+            None => Listing::index(GSI1, keys::campaign_leads(tenant, campaign)),
+            Some(status) => Listing::index(
+                GSI2,
+                keys::campaign_leads_with_status(tenant, campaign, status),
+            ),
+        };
+        self.query_page(tenant, listing, page, "lead").await
+    }
+
+    async fn find_leads_by_email(
+        &self,
+        tenant: TenantId,
+        email: &EmailAddress,
+        page: &PageRequest,
+    ) -> Result<Page<Lead>, StoreError> {
+        let listing = Listing::index(GSI3, keys::leads_with_email(tenant, email));
+        self.query_page(tenant, listing, page, "lead").await
+    }
+
+    async fn replace_lead(
+        &self,
+        lead: &Lead,
+        previous: &Lead,
+    ) -> Result<Result<(), AlreadyExists<LeadId>>, StoreError> {
+        let item = Self::lead_item(lead)?;
+        let versioned = Some(version_values(previous.version));
+        if lead.email.dedup_key() == previous.email.dedup_key() {
+            return if self.put_if(item, HAS_VERSION, versioned).await? {
+                Ok(Ok(()))
+            } else {
+                Err(StoreError::VersionConflict)
+            };
+        }
+        let old_claim =
+            keys::lead_address(previous.tenant_id, previous.campaign_id, &previous.email);
+        let actions = vec![
+            put(&self.table, Self::lead_address_item(lead), IS_NEW, None)?,
+            put(&self.table, item, HAS_VERSION, versioned)?,
+            delete(&self.table, &old_claim, None)?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(Ok(())),
+            TransactOutcome::ConditionsFailed(failed) if failed[0] => {
+                match self.lead_holder(lead).await? {
+                    Some(holder) => Ok(Err(AlreadyExists(holder))),
+                    None => Err(StoreError::VersionConflict),
+                }
+            }
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+
+    async fn delete_lead(&self, lead: &Lead) -> Result<(), StoreError> {
+        let claim = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
+        let holder_is_this_lead = HashMap::from([(":id".to_string(), s(lead.id.to_string()))]);
+        let actions = vec![
+            delete(&self.table, &keys::lead(lead.tenant_id, lead.id), None)?,
+            delete(
+                &self.table,
+                &claim,
+                Some((
+                    "attribute_not_exists(PK) OR lead_id = :id",
+                    holder_is_this_lead,
+                )),
+            )?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The one place DynamoDB keys are built. Every partition key starts with the
+//! tenant (`T#<tenant id>`), and no function here can be called without a
+//! `TenantId`; that is what keeps tenants apart and lets IAM's
+//! `dynamodb:LeadingKeys` confine credentials to one tenant.
+//! docs/data-model.md lists these patterns; change both together.
+
+use cc_domain::campaign::CampaignStatus;
+use cc_domain::email::{EmailAddress, EmailDomain};
+use cc_domain::ids::{ApiKeyId, CampaignId, LeadId, OrganizationId, TenantId};
+use cc_domain::lead::LeadStatus;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+
+/// A secondary index and the names of its key attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Index {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+}
+
+/// Campaigns by status; a campaign's leads in id (= creation) order.
+pub const GSI1: Index = Index {
+    name: "GSI1",
+    pk: "GSI1PK",
+    sk: "GSI1SK",
+};
+/// A campaign's leads by status.
+pub const GSI2: Index = Index {
+    name: "GSI2",
+    pk: "GSI2PK",
+    sk: "GSI2SK",
+};
+/// A tenant's leads by email address, across campaigns.
+pub const GSI3: Index = Index {
+    name: "GSI3",
+    pk: "GSI3PK",
+    sk: "GSI3SK",
+};
+
+/// The primary key of one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+fn tenant_partition(tenant: TenantId) -> String {
+    format!("T#{tenant}")
+}
+
+pub fn tenant(tenant: TenantId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: "TENANT".into(),
+    }
+}
+
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+pub const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
+pub const ORGANIZATION_PREFIX: &str = "ORG#";
+
+pub fn api_key(tenant: TenantId, id: ApiKeyId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("{API_KEY_PREFIX}{id}"),
+    }
+}
+
+/// The partition holding a tenant's keys, campaigns and organisations.
+pub fn tenant_items(tenant: TenantId) -> String {
+    tenant_partition(tenant)
+}
+
+pub fn campaign(tenant: TenantId, id: CampaignId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("{CAMPAIGN_PREFIX}{id}"),
+    }
+}
+
+/// GSI1 key of a campaign: its tenant and status.
+pub fn campaigns_with_status(tenant: TenantId, status: CampaignStatus) -> String {
+    format!("T#{tenant}#CAMPAIGNS#{status}")
+}
+
+pub fn organization(tenant: TenantId, id: OrganizationId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("{ORGANIZATION_PREFIX}{id}"),
+    }
+}
+
+/// The item that reserves an email domain for one organisation.
+pub fn organization_domain(tenant: TenantId, domain: &EmailDomain) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("ORGDOMAIN#{domain}"),
+    }
+}
+
+/// Each lead is its own partition: imports of millions spread evenly.
+pub fn lead(tenant: TenantId, id: LeadId) -> Key {
+    Key {
+        pk: format!("T#{tenant}#LEAD#{id}"),
+        sk: "LEAD".into(),
+    }
+}
+
+/// GSI1 key of a lead: its campaign.
+pub fn campaign_leads(tenant: TenantId, campaign: CampaignId) -> String {
+    format!("T#{tenant}#C#{campaign}#LEADS")
+}
+
+/// GSI2 key of a lead: its campaign and status.
+pub fn campaign_leads_with_status(
+    tenant: TenantId,
+    campaign: CampaignId,
+    status: LeadStatus,
+) -> String {
+    format!("T#{tenant}#C#{campaign}#LEADS#{status}")
+}
+
+/// GSI3 key of a lead: its address, compared case-insensitively.
+pub fn leads_with_email(tenant: TenantId, email: &EmailAddress) -> String {
+    format!("T#{tenant}#EMAIL#{}", email.dedup_key())
+}
+
+/// The item that reserves an address within a campaign for one lead.
+pub fn lead_address(tenant: TenantId, campaign: CampaignId, email: &EmailAddress) -> Key {
+    Key {
+        pk: format!("T#{tenant}#C#{campaign}#EMAIL#{}", email.dedup_key()),
+        sk: "ADDRESS".into(),
+    }
+}
+
+/// The sort key used wherever leads are listed: the id, which sorts by creation.
+pub fn lead_sort(id: LeadId) -> String {
+    id.to_string()
+}
+
+pub fn campaign_sort(id: CampaignId) -> String {
+    format!("{CAMPAIGN_PREFIX}{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_starts_with_its_tenant() {
+        let t = TenantId::generate();
+        let prefix = format!("T#{t}");
+        let email = EmailAddress::parse("A@B.co").unwrap();
+        let c = CampaignId::generate();
+        for pk in [
+            tenant(t).pk,
+            api_key(t, ApiKeyId::generate()).pk,
+            campaign(t, c).pk,
+            campaigns_with_status(t, CampaignStatus::Active),
+            organization(t, OrganizationId::generate()).pk,
+            organization_domain(t, &EmailDomain::parse("b.co").unwrap()).pk,
+            lead(t, LeadId::generate()).pk,
+            campaign_leads(t, c),
+            campaign_leads_with_status(t, c, LeadStatus::New),
+            leads_with_email(t, &email),
+            lead_address(t, c, &email).pk,
+        ] {
+            assert!(pk.starts_with(&prefix), "{pk}");
+        }
+    }
+
+    #[test]
+    fn addresses_are_reserved_case_insensitively() {
+        let t = TenantId::generate();
+        let c = CampaignId::generate();
+        let a = EmailAddress::parse("Ann@Acme.com").unwrap();
+        let b = EmailAddress::parse("ann@acme.com").unwrap();
+        assert_eq!(lead_address(t, c, &a), lead_address(t, c, &b));
+        assert_ne!(
+            lead_address(t, c, &a),
+            lead_address(t, CampaignId::generate(), &b)
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the api function against the local stack. Each test
+//! spawns its own app (own tables, own operator key) and its own tenants.
+
+mod api_keys;
+mod campaigns;
+mod isolation;
+mod leads;
+mod meta;
+mod organizations;
+mod provisioning;
+mod tenants;
