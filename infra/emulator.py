@@ -14,12 +14,48 @@ import threading
 import time
 
 
+# Requests that change nothing are not worth replaying.
+READ_ONLY_TARGETS = (
+    "DynamoDB_20120810.GetItem",
+    "DynamoDB_20120810.BatchGetItem",
+    "DynamoDB_20120810.Query",
+    "DynamoDB_20120810.Scan",
+    "DynamoDB_20120810.Describe",
+    "DynamoDB_20120810.List",
+)
+
+
+def restore_and_record(state_file: str, endpoint: str) -> None:
+    """Replays the recorded changes of earlier runs, then records new ones."""
+    from moto.moto_api import recorder
+    from moto.moto_api._internal.recorder.models import Recorder
+
+    original_record = Recorder._record_request
+
+    def record_changes_only(self, request, body=None):  # type: ignore[no-untyped-def]
+        target = request.headers.get("X-Amz-Target", "")
+        if request.method in ("GET", "HEAD") or target.startswith(READ_ONLY_TARGETS):
+            return
+        original_record(self, request, body)
+
+    Recorder._record_request = record_changes_only  # type: ignore[method-assign]
+    if os.path.exists(state_file) and os.path.getsize(state_file) > 0:
+        recorder.replay_recording(target_host=endpoint)
+    recorder.start_recording()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566, help="0 picks a free port")
     parser.add_argument("--parent-pid", type=int, default=os.getppid())
+    parser.add_argument(
+        "--state-file",
+        help="keep the emulator's state across runs: replay this file at start, then append every change to it",
+    )
     args = parser.parse_args()
+    if args.state_file:
+        os.environ["MOTO_RECORDER_FILEPATH"] = args.state_file
 
     # Region and fake credentials for anything moto itself signs.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -35,6 +71,8 @@ def main() -> int:
         print(f"cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr, flush=True)
         return 2
     host, port = server.get_host_and_port()
+    if args.state_file:
+        restore_and_record(args.state_file, f"http://{host}:{port}")
     print(f"listening on {host}:{port}", flush=True)
 
     stop = threading.Event()

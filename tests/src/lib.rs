@@ -23,7 +23,8 @@ pub fn emulator_endpoint() -> String {
     EMULATOR
         .get_or_init(|| {
             let log = std::env::temp_dir().join(format!("cc-emulator-{}.log", std::process::id()));
-            Emulator::start(&devstack::project_root(), 0, Some(&log)).expect("the emulator starts")
+            Emulator::start(&devstack::project_root(), 0, Some(&log), None)
+                .expect("the emulator starts")
         })
         .endpoint()
         .to_string()

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Generous: replaying a long-lived devstack state file takes a while.
+const START_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A running emulator. Dropping it stops the process; the process also stops
 /// by itself when its parent exits.
@@ -19,8 +20,15 @@ pub struct Emulator {
 impl Emulator {
     /// Starts `infra/emulator.py` from the project's virtualenv on
     /// 127.0.0.1:`port` (0 picks a free port) and waits until it listens.
-    /// Its own output goes to `log` (or nowhere).
-    pub fn start(root: &Path, port: u16, log: Option<&Path>) -> Result<Self, DevstackError> {
+    /// Its own output goes to `log` (or nowhere). With a `state_file`, the
+    /// emulator replays the changes recorded there and records new ones, so
+    /// data survives a restart.
+    pub fn start(
+        root: &Path,
+        port: u16,
+        log: Option<&Path>,
+        state_file: Option<&Path>,
+    ) -> Result<Self, DevstackError> {
         let python = root.join(".venv/bin/python");
         if !python.exists() {
             return Err(DevstackError::MissingVenv(python));
@@ -38,10 +46,15 @@ impl Emulator {
             }
             None => Stdio::null(),
         };
-        let mut child = Command::new(&python)
+        let mut command = Command::new(&python);
+        command
             .arg(root.join("infra/emulator.py"))
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--parent-pid", &std::process::id().to_string()])
+            .args(["--parent-pid", &std::process::id().to_string()]);
+        if let Some(state_file) = state_file {
+            command.arg("--state-file").arg(state_file);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -60,7 +73,7 @@ impl Emulator {
             Err(_) => {
                 let _ = child.kill();
                 return Err(DevstackError::EmulatorStart(
-                    "it did not start within 60 s".into(),
+                    "it did not start within 5 minutes".into(),
                 ));
             }
         };

@@ -1,0 +1,160 @@
+//! `make dev`: the whole backend on this machine. Starts the pinned emulator
+//! on 127.0.0.1:$EMULATOR_PORT (4566), provisions it from template.yaml, and
+//! serves the api function's router on http://127.0.0.1:$PORT (3000).
+//! State lives in .devstack/ and survives restarts (`make dev-reset` clears it).
+
+use api::AppState;
+use cc_domain::api_key::OperatorKey;
+use cc_domain::ids::TenantId;
+use cc_domain::ports::TenantStore;
+use cc_domain::tenant::NewTenant;
+use cc_store::DynamoStore;
+use devstack::{Emulator, Template};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+
+/// What the devstack remembers between runs.
+#[derive(Serialize, Deserialize)]
+struct DevState {
+    operator_key: String,
+    demo_tenant_id: Option<String>,
+    demo_admin_key: Option<String>,
+}
+
+fn port_from_env(name: &str, default: u16) -> Result<u16, Box<dyn std::error::Error>> {
+    match std::env::var(name) {
+        Ok(text) if !text.is_empty() => Ok(text
+            .parse()
+            .map_err(|_| format!("{name}={text} is not a port number"))?),
+        _ => Ok(default),
+    }
+}
+
+fn load_state(path: &Path) -> Option<DevState> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn save_state(path: &Path, state: &DevState) -> std::io::Result<()> {
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(state).expect("state serialises"),
+    )?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    cc_runtime::init_dev_tracing();
+    let root = devstack::project_root();
+    let emulator_port = port_from_env("EMULATOR_PORT", 4566)?;
+    let api_port = port_from_env("PORT", 3000)?;
+    let state_dir = root.join(".devstack");
+    std::fs::create_dir_all(&state_dir)?;
+
+    println!("Starting the AWS emulator (moto) on 127.0.0.1:{emulator_port} ...");
+    let emulator = Emulator::start(
+        &root,
+        emulator_port,
+        Some(&state_dir.join("emulator.log")),
+        Some(&state_dir.join("emulator-state.jsonl")),
+    )?;
+    let config = devstack::sdk_config(emulator.endpoint()).await;
+
+    let template = Template::load(&root.join("template.yaml"))?;
+    let stack = devstack::provision(&config, &template, "cc-local-").await?;
+    for (logical_id, resource) in &stack.resources {
+        println!("  provisioned {logical_id}: {resource:?}");
+    }
+    let (environment, unresolved) = stack.function_environment(&template, "ApiFunction")?;
+    let table = environment
+        .get("TABLE_NAME")
+        .ok_or("ApiFunction has no TABLE_NAME in template.yaml")?
+        .clone();
+    if !unresolved.is_empty() {
+        println!("  (not needed locally: {})", unresolved.join(", "));
+    }
+
+    let state_path = state_dir.join("state.json");
+    let mut state = load_state(&state_path).unwrap_or(DevState {
+        operator_key: OperatorKey::generate_secret(),
+        demo_tenant_id: None,
+        demo_admin_key: None,
+    });
+    let operator_key = match std::env::var("OPERATOR_API_KEY") {
+        Ok(key) if !key.trim().is_empty() => key,
+        _ => state.operator_key.clone(),
+    };
+
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table,
+    ));
+    let demo_exists = match state
+        .demo_tenant_id
+        .as_deref()
+        .and_then(|id| id.parse::<TenantId>().ok())
+    {
+        Some(id) => store.get_tenant(id).await?.is_some(),
+        None => false,
+    };
+    if !demo_exists {
+        let (tenant, key) = cc_domain::operations::tenants::create_tenant(
+            store.as_ref(),
+            NewTenant {
+                name: "Demo Agency".into(),
+            },
+            chrono::Utc::now(),
+        )
+        .await?;
+        state.demo_tenant_id = Some(tenant.id.to_string());
+        state.demo_admin_key = Some(key.secret.expose().to_string());
+        println!("Created the demo tenant \"Demo Agency\" ({}).", tenant.id);
+    }
+    save_state(&state_path, &state)?;
+    let demo_key = state.demo_admin_key.clone().unwrap_or_default();
+
+    let router = api::router(AppState::new(store, OperatorKey::new(&operator_key)));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
+        .await
+        .map_err(|e| {
+            format!("cannot listen on 127.0.0.1:{api_port} ({e}); set PORT to another port")
+        })?;
+    let base = format!("http://127.0.0.1:{api_port}");
+    println!(
+        r#"
+Customer Center is running at {base}  (emulator: {emulator}, state: .devstack/)
+
+  Operator key : {operator_key}
+  Demo tenant  : {tenant}
+  Admin API key: {demo_key}
+
+Try it:
+  export KEY={demo_key}
+  curl -s -X POST {base}/v1/campaigns -H "Authorization: Bearer $KEY" \
+       -H 'Content-Type: application/json' -d '{{"name": "Q1 outreach"}}'
+  curl -s {base}/v1/campaigns -H "X-Api-Key: $KEY"
+  curl -s -X POST {base}/v1/campaigns/<campaign id>/leads -H "Authorization: Bearer $KEY" \
+       -H 'Content-Type: application/json' -d '[{{"email": "ann@example.com", "first_name": "Ann"}}]'
+  curl -s {base}/v1/campaigns/<campaign id>/leads -H "Authorization: Bearer $KEY"
+
+API reference: {base}/v1/openapi.json   Press Ctrl-C to stop.
+"#,
+        emulator = emulator.endpoint(),
+        tenant = state.demo_tenant_id.as_deref().unwrap_or_default(),
+    );
+
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("\nStopping the API and the emulator ...");
+        })
+        .await?;
+    drop(emulator);
+    Ok(())
+}
