@@ -22,7 +22,7 @@ dev-reset:
 
 ## test: unit tests, integration tests against the emulator, the OpenAPI check and cfn-lint
 test: venv
-	$(CARGO) test --workspace --all-targets -- --test-threads=$(TEST_THREADS)
+	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --workspace --all-targets
 	$(VENV)/bin/cfn-lint template.yaml
 	@echo "make test: all checks passed"
 

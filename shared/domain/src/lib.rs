@@ -9,6 +9,8 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod lead;
+#[cfg(any(test, feature = "memory"))]
+pub mod memory;
 pub mod operations;
 pub mod organization;
 pub mod page;

@@ -33,3 +33,189 @@ where
         other => other,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api_key::{NewApiKey, Principal, Role};
+    use crate::campaign::{CampaignAction, NewCampaign};
+    use crate::memory::MemoryStore;
+    use crate::operations::leads::{Addressing, LeadOutcome};
+    use crate::ports::Store;
+    use crate::tenant::NewTenant;
+    use chrono::{DateTime, TimeZone, Utc};
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
+    }
+
+    async fn admin(store: &dyn Store) -> (Principal, String) {
+        let (_, key) = tenants::create_tenant(
+            store,
+            NewTenant {
+                name: "Acme".into(),
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+        let principal = auth::authenticate(store, key.secret.expose(), now())
+            .await
+            .unwrap();
+        (principal, key.secret.expose().to_string())
+    }
+
+    async fn campaign(store: &dyn Store, caller: &Principal) -> crate::ids::CampaignId {
+        let input = NewCampaign {
+            name: "Q1".into(),
+            description: None,
+            settings: Default::default(),
+        };
+        campaigns::create(store, caller, input, now())
+            .await
+            .unwrap()
+            .id
+    }
+
+    #[tokio::test]
+    async fn adding_leads_answers_each_item_and_stores_the_good_ones() {
+        let store = MemoryStore::new();
+        let (caller, _) = admin(&store).await;
+        let campaign = campaign(&store, &caller).await;
+        let items = vec![
+            json!({"email": "a@x.io"}),
+            json!({"email": "A@X.io"}),
+            json!({"email": "bad"}),
+            json!({"email": "b@x.io"}),
+        ];
+        let outcomes = leads::add(&store, &caller, campaign, items, Addressing::Batch, now())
+            .await
+            .unwrap();
+        let LeadOutcome::Created(first) = &outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(matches!(outcomes[1], LeadOutcome::Duplicate(id) if id == first.id));
+        assert!(matches!(&outcomes[2], LeadOutcome::Invalid(e) if e[0].field == "/leads/2/email"));
+        assert!(matches!(outcomes[3], LeadOutcome::Created(_)));
+        let again = leads::add(
+            &store,
+            &caller,
+            campaign,
+            vec![json!({"email": "a@X.IO"})],
+            Addressing::Single,
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(again[0], LeadOutcome::Duplicate(id) if id == first.id));
+        let listed = leads::list_in_campaign(
+            &store,
+            &caller,
+            campaign,
+            None,
+            &crate::page::PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed.items.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_campaign_with_leads_cannot_be_deleted_and_archived_takes_none() {
+        let store = MemoryStore::new();
+        let (caller, _) = admin(&store).await;
+        let campaign = campaign(&store, &caller).await;
+        leads::add(
+            &store,
+            &caller,
+            campaign,
+            vec![json!({"email": "a@x.io"})],
+            Addressing::Single,
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            campaigns::delete(&store, &caller, campaign).await,
+            Err(DomainError::Conflict { .. })
+        ));
+        campaigns::transition(&store, &caller, campaign, CampaignAction::Archive, now())
+            .await
+            .unwrap();
+        let refused = leads::add(
+            &store,
+            &caller,
+            campaign,
+            vec![json!({"email": "b@x.io"})],
+            Addressing::Single,
+            now(),
+        )
+        .await;
+        assert!(matches!(
+            refused,
+            Err(DomainError::InvalidTransition { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn revoked_keys_stop_working_and_the_last_admin_stays() {
+        let store = MemoryStore::new();
+        let (caller, admin_secret) = admin(&store).await;
+        let viewer = auth::issue_key(
+            &store,
+            &caller,
+            NewApiKey {
+                name: "v".into(),
+                role: Role::Viewer,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+        let viewer_principal = auth::authenticate(&store, viewer.secret.expose(), now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            auth::issue_key(
+                &store,
+                &viewer_principal,
+                NewApiKey {
+                    name: "x".into(),
+                    role: Role::Admin
+                },
+                now()
+            )
+            .await,
+            Err(DomainError::Forbidden { .. })
+        ));
+        auth::revoke_key(&store, &caller, viewer.record.id)
+            .await
+            .unwrap();
+        assert!(matches!(
+            auth::authenticate(&store, viewer.secret.expose(), now()).await,
+            Err(DomainError::InvalidCredentials)
+        ));
+        assert!(matches!(
+            auth::revoke_key(&store, &caller, caller.key_id).await,
+            Err(DomainError::Conflict { .. })
+        ));
+        assert!(
+            auth::authenticate(&store, &admin_secret, now())
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn optimistic_retry_gives_up_with_a_conflict() {
+        let mut calls = 0;
+        let result: Result<(), DomainError> = with_optimistic_retry(|| {
+            calls += 1;
+            async { Err(DomainError::Store(StoreError::VersionConflict)) }
+        })
+        .await;
+        assert_eq!(calls, OPTIMISTIC_ATTEMPTS);
+        assert!(matches!(result, Err(DomainError::Conflict { .. })));
+    }
+}

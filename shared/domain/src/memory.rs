@@ -1,0 +1,413 @@
+//! An in-memory implementation of every port, for fast tests of the
+//! operations and handlers. Same contracts as the DynamoDB adapter:
+//! tenant-scoped, version-checked, uniqueness claims, tenant-bound cursors.
+
+use crate::StoreError;
+use crate::api_key::ApiKey;
+use crate::campaign::{Campaign, CampaignStatus};
+use crate::email::{EmailAddress, EmailDomain};
+use crate::ids::{ApiKeyId, CampaignId, LeadId, OrganizationId, TenantId};
+use crate::lead::{Lead, LeadStatus};
+use crate::organization::Organization;
+use crate::page::{Page, PageRequest};
+use crate::ports::*;
+use crate::tenant::Tenant;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct State {
+    tenants: HashMap<TenantId, Tenant>,
+    keys: BTreeMap<(TenantId, ApiKeyId), ApiKey>,
+    campaigns: BTreeMap<(TenantId, CampaignId), Campaign>,
+    organizations: BTreeMap<(TenantId, OrganizationId), Organization>,
+    domains: HashMap<(TenantId, String), OrganizationId>,
+    leads: BTreeMap<(TenantId, LeadId), Lead>,
+    addresses: HashMap<(TenantId, CampaignId, String), LeadId>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self
+            .state
+            .lock()
+            .expect("no test panicked while holding the store"))
+    }
+}
+
+/// Pages `items` (already in order, keyed by their id text) after the cursor.
+fn page<T: Clone>(
+    tenant: TenantId,
+    scope: &str,
+    items: Vec<(String, T)>,
+    request: &PageRequest,
+) -> Result<Page<T>, StoreError> {
+    let prefix = format!("{tenant}|{scope}|");
+    let after = match &request.cursor {
+        Some(cursor) => Some(
+            cursor
+                .0
+                .strip_prefix(&prefix)
+                .ok_or(StoreError::InvalidCursor)?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let mut rest: Vec<(String, T)> = items
+        .into_iter()
+        .filter(|(id, _)| after.as_ref().is_none_or(|a| id > a))
+        .collect();
+    let more = rest.len() > request.limit as usize;
+    rest.truncate(request.limit as usize);
+    let next_cursor = if more {
+        rest.last().map(|(id, _)| format!("{prefix}{id}"))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rest.into_iter().map(|(_, item)| item).collect(),
+        next_cursor,
+    })
+}
+
+#[async_trait]
+impl TenantStore for MemoryStore {
+    async fn create_tenant(&self, tenant: &Tenant, admin_key: &ApiKey) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.tenants.insert(tenant.id, tenant.clone());
+            s.keys.insert((tenant.id, admin_key.id), admin_key.clone());
+        });
+        Ok(())
+    }
+
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
+        Ok(self.with(|s| s.tenants.get(&id).cloned()))
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for MemoryStore {
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.with(|s| s.keys.insert((key.tenant_id, key.id), key.clone()));
+        Ok(())
+    }
+
+    async fn get_api_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.with(|s| s.keys.get(&(tenant, id)).cloned()))
+    }
+
+    async fn list_api_keys(
+        &self,
+        tenant: TenantId,
+        request: &PageRequest,
+    ) -> Result<Page<ApiKey>, StoreError> {
+        let items = self.with(|s| {
+            s.keys
+                .iter()
+                .filter(|((t, _), _)| *t == tenant)
+                .map(|((_, id), k)| (id.to_string(), k.clone()))
+                .collect()
+        });
+        page(tenant, "keys", items, request)
+    }
+
+    async fn delete_api_key(&self, tenant: TenantId, id: ApiKeyId) -> Result<bool, StoreError> {
+        Ok(self.with(|s| s.keys.remove(&(tenant, id)).is_some()))
+    }
+
+    async fn record_api_key_use(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+        unless_after: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            if let Some(key) = s.keys.get_mut(&(tenant, id)) {
+                if key.last_used_at.is_none_or(|last| last < unless_after) {
+                    key.last_used_at = Some(at);
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CampaignStore for MemoryStore {
+    async fn insert_campaign(&self, campaign: &Campaign) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.campaigns
+                .insert((campaign.tenant_id, campaign.id), campaign.clone())
+        });
+        Ok(())
+    }
+
+    async fn get_campaign(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<Option<Campaign>, StoreError> {
+        Ok(self.with(|s| s.campaigns.get(&(tenant, id)).cloned()))
+    }
+
+    async fn list_campaigns(
+        &self,
+        tenant: TenantId,
+        status: Option<CampaignStatus>,
+        request: &PageRequest,
+    ) -> Result<Page<Campaign>, StoreError> {
+        let items = self.with(|s| {
+            s.campaigns
+                .iter()
+                .filter(|((t, _), c)| *t == tenant && status.is_none_or(|st| c.status == st))
+                .map(|((_, id), c)| (id.to_string(), c.clone()))
+                .collect()
+        });
+        page(tenant, &format!("campaigns{status:?}"), items, request)
+    }
+
+    async fn replace_campaign(
+        &self,
+        campaign: &Campaign,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        self.with(
+            |s| match s.campaigns.get_mut(&(campaign.tenant_id, campaign.id)) {
+                Some(stored) if stored.version == expected_version => {
+                    *stored = campaign.clone();
+                    Ok(())
+                }
+                _ => Err(StoreError::VersionConflict),
+            },
+        )
+    }
+
+    async fn delete_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError> {
+        Ok(self.with(|s| s.campaigns.remove(&(tenant, id)).is_some()))
+    }
+
+    async fn campaign_has_leads(
+        &self,
+        tenant: TenantId,
+        id: CampaignId,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|s| {
+            s.leads
+                .iter()
+                .any(|((t, _), l)| *t == tenant && l.campaign_id == id)
+        }))
+    }
+}
+
+#[async_trait]
+impl OrganizationStore for MemoryStore {
+    async fn insert_organization(
+        &self,
+        organization: &Organization,
+    ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError> {
+        Ok(self.with(|s| {
+            let claim = (
+                organization.tenant_id,
+                organization.email_domain.to_string(),
+            );
+            if let Some(holder) = s.domains.get(&claim) {
+                return Err(AlreadyExists(*holder));
+            }
+            s.domains.insert(claim, organization.id);
+            s.organizations.insert(
+                (organization.tenant_id, organization.id),
+                organization.clone(),
+            );
+            Ok(())
+        }))
+    }
+
+    async fn get_organization(
+        &self,
+        tenant: TenantId,
+        id: OrganizationId,
+    ) -> Result<Option<Organization>, StoreError> {
+        Ok(self.with(|s| s.organizations.get(&(tenant, id)).cloned()))
+    }
+
+    async fn find_organization_by_domain(
+        &self,
+        tenant: TenantId,
+        domain: &EmailDomain,
+    ) -> Result<Option<Organization>, StoreError> {
+        Ok(self.with(|s| {
+            let id = s.domains.get(&(tenant, domain.to_string()))?;
+            s.organizations.get(&(tenant, *id)).cloned()
+        }))
+    }
+
+    async fn list_organizations(
+        &self,
+        tenant: TenantId,
+        request: &PageRequest,
+    ) -> Result<Page<Organization>, StoreError> {
+        let items = self.with(|s| {
+            s.organizations
+                .iter()
+                .filter(|((t, _), _)| *t == tenant)
+                .map(|((_, id), o)| (id.to_string(), o.clone()))
+                .collect()
+        });
+        page(tenant, "organizations", items, request)
+    }
+
+    async fn replace_organization(
+        &self,
+        organization: &Organization,
+        previous: &Organization,
+    ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError> {
+        self.with(|s| {
+            let key = (organization.tenant_id, organization.id);
+            if s.organizations.get(&key).map(|o| o.version) != Some(previous.version) {
+                return Err(StoreError::VersionConflict);
+            }
+            let claim = (
+                organization.tenant_id,
+                organization.email_domain.to_string(),
+            );
+            if let Some(holder) = s.domains.get(&claim).filter(|h| **h != organization.id) {
+                return Ok(Err(AlreadyExists(*holder)));
+            }
+            s.domains
+                .remove(&(previous.tenant_id, previous.email_domain.to_string()));
+            s.domains.insert(claim, organization.id);
+            s.organizations.insert(key, organization.clone());
+            Ok(Ok(()))
+        })
+    }
+
+    async fn delete_organization(&self, organization: &Organization) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.organizations
+                .remove(&(organization.tenant_id, organization.id));
+            s.domains.remove(&(
+                organization.tenant_id,
+                organization.email_domain.to_string(),
+            ));
+        });
+        Ok(())
+    }
+}
+
+fn address(lead: &Lead) -> (TenantId, CampaignId, String) {
+    (lead.tenant_id, lead.campaign_id, lead.email.dedup_key())
+}
+
+#[async_trait]
+impl LeadStore for MemoryStore {
+    async fn insert_leads(&self, leads: &[Lead]) -> Result<Vec<LeadInsert>, StoreError> {
+        Ok(self.with(|s| {
+            leads
+                .iter()
+                .map(|lead| match s.addresses.get(&address(lead)) {
+                    Some(holder) => LeadInsert::Duplicate(*holder),
+                    None => {
+                        s.addresses.insert(address(lead), lead.id);
+                        s.leads.insert((lead.tenant_id, lead.id), lead.clone());
+                        LeadInsert::Created
+                    }
+                })
+                .collect()
+        }))
+    }
+
+    async fn get_lead(&self, tenant: TenantId, id: LeadId) -> Result<Option<Lead>, StoreError> {
+        Ok(self.with(|s| s.leads.get(&(tenant, id)).cloned()))
+    }
+
+    async fn list_campaign_leads(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        status: Option<LeadStatus>,
+        request: &PageRequest,
+    ) -> Result<Page<Lead>, StoreError> {
+        let items = self.with(|s| {
+            s.leads
+                .iter()
+                .filter(|((t, _), l)| {
+                    *t == tenant
+                        && l.campaign_id == campaign
+                        && status.is_none_or(|st| l.status == st)
+                })
+                .map(|((_, id), l)| (id.to_string(), l.clone()))
+                .collect()
+        });
+        page(
+            tenant,
+            &format!("leads{campaign}{status:?}"),
+            items,
+            request,
+        )
+    }
+
+    async fn find_leads_by_email(
+        &self,
+        tenant: TenantId,
+        email: &EmailAddress,
+        request: &PageRequest,
+    ) -> Result<Page<Lead>, StoreError> {
+        let items = self.with(|s| {
+            s.leads
+                .iter()
+                .filter(|((t, _), l)| *t == tenant && l.email.dedup_key() == email.dedup_key())
+                .map(|((_, id), l)| (id.to_string(), l.clone()))
+                .collect()
+        });
+        page(
+            tenant,
+            &format!("email{}", email.dedup_key()),
+            items,
+            request,
+        )
+    }
+
+    async fn replace_lead(
+        &self,
+        lead: &Lead,
+        previous: &Lead,
+    ) -> Result<Result<(), AlreadyExists<LeadId>>, StoreError> {
+        self.with(|s| {
+            if s.leads.get(&(lead.tenant_id, lead.id)).map(|l| l.version) != Some(previous.version)
+            {
+                return Err(StoreError::VersionConflict);
+            }
+            if let Some(holder) = s.addresses.get(&address(lead)).filter(|h| **h != lead.id) {
+                return Ok(Err(AlreadyExists(*holder)));
+            }
+            s.addresses.remove(&address(previous));
+            s.addresses.insert(address(lead), lead.id);
+            s.leads.insert((lead.tenant_id, lead.id), lead.clone());
+            Ok(Ok(()))
+        })
+    }
+
+    async fn delete_lead(&self, lead: &Lead) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.leads.remove(&(lead.tenant_id, lead.id));
+            s.addresses.remove(&address(lead));
+        });
+        Ok(())
+    }
+}
