@@ -20,8 +20,9 @@ dev: venv
 dev-reset:
 	rm -rf .devstack
 
-## test: unit tests, integration tests against the emulator, the OpenAPI check and cfn-lint
+## test: format check, unit tests, integration tests against the emulator, the OpenAPI check and cfn-lint
 test: venv
+	$(CARGO) fmt --all -- --check
 	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --workspace --all-targets
 	$(VENV)/bin/cfn-lint template.yaml
 	@echo "make test: all checks passed"

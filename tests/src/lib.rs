@@ -23,8 +23,7 @@ pub fn emulator_endpoint() -> String {
     EMULATOR
         .get_or_init(|| {
             let log = std::env::temp_dir().join(format!("cc-emulator-{}.log", std::process::id()));
-            Emulator::start(&devstack::project_root(), 0, Some(&log), None)
-                .expect("the emulator starts")
+            Emulator::start(&devstack::project_root(), 0, Some(&log), None).expect("the emulator starts")
         })
         .endpoint()
         .to_string()
@@ -78,11 +77,7 @@ impl Answer {
     /// Asserts a problem+json answer with this status; returns the body.
     pub fn problem(&self, status: u16) -> &Value {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(
-            self.content_type, "application/problem+json",
-            "body: {}",
-            self.body
-        );
+        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.body);
         assert_eq!(self.body["status"], status);
         &self.body
     }
@@ -111,19 +106,10 @@ impl TestApp {
         let table = environment["TABLE_NAME"].clone();
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
         let operator_key = OperatorKey::generate_secret();
-        let router = api::router(AppState::new(
-            Arc::new(store),
-            OperatorKey::new(&operator_key),
-        ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port");
+        let router = api::router(AppState::new(Arc::new(store), OperatorKey::new(&operator_key)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .await
-                .expect("the server runs")
-        });
+        tokio::spawn(async move { axum::serve(listener, router).await.expect("the server runs") });
         Self {
             base_url: format!("http://{address}"),
             client: reqwest::Client::new(),
@@ -135,16 +121,8 @@ impl TestApp {
     }
 
     /// Sends a request with `key` as a bearer token (or none) and a JSON body (or none).
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base_url));
+    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.client.request(method, format!("{}{path}", self.base_url));
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
@@ -193,11 +171,7 @@ impl TestApp {
 
     pub async fn create_tenant(&self, name: &str) -> TestTenant {
         let answer = self
-            .post(
-                "/v1/tenants",
-                &self.operator_key.clone(),
-                json!({ "name": name }),
-            )
+            .post("/v1/tenants", &self.operator_key.clone(), json!({ "name": name }))
             .await;
         let body = answer.ok(201);
         TestTenant {
@@ -219,9 +193,7 @@ impl TestApp {
     }
 
     pub async fn create_campaign(&self, key: &str, name: &str) -> String {
-        let answer = self
-            .post("/v1/campaigns", key, json!({ "name": name }))
-            .await;
+        let answer = self.post("/v1/campaigns", key, json!({ "name": name })).await;
         answer.ok(201);
         answer.id()
     }
@@ -235,8 +207,7 @@ impl TestApp {
     }
 
     pub async fn add_leads(&self, key: &str, campaign: &str, leads: Value) -> Answer {
-        self.post(&format!("/v1/campaigns/{campaign}/leads"), key, leads)
-            .await
+        self.post(&format!("/v1/campaigns/{campaign}/leads"), key, leads).await
     }
 
     /// Every item of a listing, following `next_cursor` to the end.

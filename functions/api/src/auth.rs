@@ -17,9 +17,7 @@ fn presented_key(parts: &Parts) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_string())
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
         });
     bearer
         .or_else(|| {
@@ -38,10 +36,7 @@ pub struct Caller(pub Principal);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = presented_key(parts).ok_or(DomainError::MissingCredentials)?;
         let principal = auth::authenticate(state.store.as_ref(), &key, chrono::Utc::now()).await?;
         tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
@@ -58,10 +53,7 @@ pub enum OperatorOrCaller {
 impl FromRequestParts<AppState> for OperatorOrCaller {
     type Rejection = Problem;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = presented_key(parts).ok_or(DomainError::MissingCredentials)?;
         if state.operator_key.matches(&key) {
             return Ok(OperatorOrCaller::Operator);
@@ -78,10 +70,7 @@ pub struct Operator;
 impl FromRequestParts<AppState> for Operator {
     type Rejection = Problem;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = presented_key(parts).ok_or(DomainError::MissingCredentials)?;
         if state.operator_key.matches(&key) {
             return Ok(Operator);

@@ -24,21 +24,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 }
 
 /// Reads a body as JSON (any shape), enforcing the media type and size limit.
-pub async fn json_value<S: Send + Sync>(
-    req: Request,
-    state: &S,
-) -> Result<serde_json::Value, Problem> {
+pub async fn json_value<S: Send + Sync>(req: Request, state: &S) -> Result<serde_json::Value, Problem> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|ct| {
-            let essence = ct
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
             essence == "application/json" || essence.ends_with("+json")
         })
         // n8n and curl users often omit the header: accept a body without one.
@@ -53,9 +45,7 @@ pub async fn json_value<S: Send + Sync>(
             other => Problem::malformed_json(other.body_text()),
         })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Problem::malformed_json(
-            "the body is empty; send a JSON object",
-        ));
+        return Err(Problem::malformed_json("the body is empty; send a JSON object"));
     }
     serde_json::from_slice(&bytes).map_err(|e| Problem::malformed_json(e.to_string()))
 }
@@ -85,4 +75,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
                 Problem::bad_query(&field, detail)
             })
     }
+}
+
+/// An id from the path. One that does not even parse cannot exist: 404.
+pub fn path_id<T: std::str::FromStr>(raw: &str, entity: &'static str) -> Result<T, cc_domain::DomainError> {
+    raw.parse().map_err(|_| cc_domain::DomainError::NotFound { entity })
 }

@@ -31,10 +31,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, operator_key: OperatorKey) -> Self {
-        Self {
-            store,
-            operator_key,
-        }
+        Self { store, operator_key }
     }
 }
 

@@ -158,10 +158,7 @@ impl From<DomainError> for Problem {
                 }
             }
             DomainError::Validation(errors) => Problem::invalid(errors),
-            DomainError::Conflict {
-                message,
-                existing_id,
-            } => Problem {
+            DomainError::Conflict { message, existing_id } => Problem {
                 existing_id,
                 ..Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", message)
             },
@@ -174,9 +171,7 @@ impl From<DomainError> for Problem {
                     format!("a {status} campaign cannot {action}"),
                 )
             },
-            DomainError::InvalidCursor => {
-                Problem::bad_query("cursor", "the cursor is not valid for this listing")
-            }
+            DomainError::InvalidCursor => Problem::bad_query("cursor", "the cursor is not valid for this listing"),
             DomainError::Store(source) => {
                 tracing::error!(error = %ErrorChain(&source), "storage failure");
                 Problem::new(

@@ -24,11 +24,7 @@ async fn answer(event_file: &str) -> (u16, String, serde_json::Value) {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
     let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    (
-        status,
-        content_type,
-        serde_json::from_slice(&bytes).unwrap(),
-    )
+    (status, content_type, serde_json::from_slice(&bytes).unwrap())
 }
 
 #[tokio::test]

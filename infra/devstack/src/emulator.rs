@@ -23,12 +23,7 @@ impl Emulator {
     /// Its own output goes to `log` (or nowhere). With a `state_file`, the
     /// emulator replays the changes recorded there and records new ones, so
     /// data survives a restart.
-    pub fn start(
-        root: &Path,
-        port: u16,
-        log: Option<&Path>,
-        state_file: Option<&Path>,
-    ) -> Result<Self, DevstackError> {
+    pub fn start(root: &Path, port: u16, log: Option<&Path>, state_file: Option<&Path>) -> Result<Self, DevstackError> {
         let python = root.join(".venv/bin/python");
         if !python.exists() {
             return Err(DevstackError::MissingVenv(python));
@@ -36,13 +31,9 @@ impl Emulator {
         let stderr = match log {
             Some(path) => {
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| DevstackError::EmulatorStart(e.to_string()))?;
+                    std::fs::create_dir_all(dir).map_err(|e| DevstackError::EmulatorStart(e.to_string()))?;
                 }
-                Stdio::from(
-                    std::fs::File::create(path)
-                        .map_err(|e| DevstackError::EmulatorStart(e.to_string()))?,
-                )
+                Stdio::from(std::fs::File::create(path).map_err(|e| DevstackError::EmulatorStart(e.to_string()))?)
             }
             None => Stdio::null(),
         };
@@ -72,9 +63,7 @@ impl Emulator {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
-                return Err(DevstackError::EmulatorStart(
-                    "it did not start within 5 minutes".into(),
-                ));
+                return Err(DevstackError::EmulatorStart("it did not start within 5 minutes".into()));
             }
         };
         let Some(address) = line.trim().strip_prefix("listening on ") else {
@@ -84,9 +73,7 @@ impl Emulator {
             } else {
                 String::new()
             };
-            return Err(DevstackError::EmulatorStart(format!(
-                "it exited with {status:?}{hint}"
-            )));
+            return Err(DevstackError::EmulatorStart(format!("it exited with {status:?}{hint}")));
         };
         Ok(Self {
             child,

@@ -16,9 +16,7 @@ pub use template::Template;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevstackError {
-    #[error(
-        "the project virtualenv is missing ({0}); run `make venv` (make dev and make test do it for you)"
-    )]
+    #[error("the project virtualenv is missing ({0}); run `make venv` (make dev and make test do it for you)")]
     MissingVenv(PathBuf),
     #[error("could not start the emulator: {0}")]
     EmulatorStart(String),

@@ -36,10 +36,7 @@ fn load_state(path: &Path) -> Option<DevState> {
 }
 
 fn save_state(path: &Path, state: &DevState) -> std::io::Result<()> {
-    std::fs::write(
-        path,
-        serde_json::to_string_pretty(state).expect("state serialises"),
-    )?;
+    std::fs::write(path, serde_json::to_string_pretty(state).expect("state serialises"))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -91,10 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => state.operator_key.clone(),
     };
 
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        table,
-    ));
+    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
     let demo_exists = match state
         .demo_tenant_id
         .as_deref()
@@ -122,9 +116,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let router = api::router(AppState::new(store, OperatorKey::new(&operator_key)));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
         .await
-        .map_err(|e| {
-            format!("cannot listen on 127.0.0.1:{api_port} ({e}); set PORT to another port")
-        })?;
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{api_port} ({e}); set PORT to another port"))?;
     let base = format!("http://127.0.0.1:{api_port}");
     println!(
         r#"

@@ -7,9 +7,8 @@ use crate::DevstackError;
 use crate::template::{Resource, Template, scalar_text};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
@@ -22,14 +21,8 @@ const NOT_YET_LOCAL: &[&str] = &["AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::Kin
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocalResource {
-    Table {
-        name: String,
-    },
-    Queue {
-        name: String,
-        url: String,
-        arn: String,
-    },
+    Table { name: String },
+    Queue { name: String, url: String, arn: String },
 }
 
 /// What was provisioned, by logical id.
@@ -70,16 +63,12 @@ impl LocalStack {
                 None => template.parameter_default(target),
             };
         }
-        if let Some([target, attribute]) = value
-            .get("Fn::GetAtt")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-        {
+        if let Some([target, attribute]) = value.get("Fn::GetAtt").and_then(Value::as_array).map(Vec::as_slice) {
             let (target, attribute) = (target.as_str()?, attribute.as_str()?);
             return match (self.resources.get(target)?, attribute) {
-                (LocalResource::Table { name }, "Arn") => Some(format!(
-                    "arn:aws:dynamodb:us-east-1:123456789012:table/{name}"
-                )),
+                (LocalResource::Table { name }, "Arn") => {
+                    Some(format!("arn:aws:dynamodb:us-east-1:123456789012:table/{name}"))
+                }
                 (LocalResource::Queue { arn, .. }, "Arn") => Some(arn.clone()),
                 (LocalResource::Queue { url, .. }, "QueueUrl") => Some(url.clone()),
                 (LocalResource::Queue { name, .. }, "QueueName") => Some(name.clone()),
@@ -110,9 +99,7 @@ impl LocalStack {
     }
 }
 
-fn failed(
-    resource: &str,
-) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> DevstackError + '_ {
+fn failed(resource: &str) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> DevstackError + '_ {
     move |source| DevstackError::Provision {
         resource: resource.to_string(),
         source,
@@ -120,20 +107,14 @@ fn failed(
 }
 
 fn texts<'a>(value: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
-    value
-        .get(field)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    value.get(field).and_then(Value::as_array).into_iter().flatten()
 }
 
 fn text<'a>(value: &'a Value, field: &str) -> &'a str {
     value.get(field).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn key_schema(
-    value: &Value,
-) -> Result<Vec<KeySchemaElement>, Box<dyn std::error::Error + Send + Sync>> {
+fn key_schema(value: &Value) -> Result<Vec<KeySchemaElement>, Box<dyn std::error::Error + Send + Sync>> {
     texts(value, "KeySchema")
         .map(|k| {
             Ok(KeySchemaElement::builder()
@@ -157,12 +138,7 @@ fn projection(value: &Value) -> Projection {
             projection
                 .get("NonKeyAttributes")
                 .and_then(Value::as_array)
-                .map(|list| {
-                    list.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                }),
+                .map(|list| list.iter().filter_map(Value::as_str).map(str::to_string).collect()),
         )
         .build()
 }
@@ -227,11 +203,7 @@ async fn create_table(
     match created {
         Ok(_) => {}
         // Already there from an earlier run against the same emulator.
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_in_use_exception()) =>
-        {
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
             return Ok(());
         }
         Err(err) => return Err(Box::new(err)),
@@ -256,10 +228,7 @@ async fn create_table(
 const QUEUE_ATTRIBUTES: &[(&str, QueueAttributeName)] = &[
     ("DelaySeconds", QueueAttributeName::DelaySeconds),
     ("MaximumMessageSize", QueueAttributeName::MaximumMessageSize),
-    (
-        "MessageRetentionPeriod",
-        QueueAttributeName::MessageRetentionPeriod,
-    ),
+    ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
     (
         "ReceiveMessageWaitTimeSeconds",
         QueueAttributeName::ReceiveMessageWaitTimeSeconds,
@@ -283,11 +252,7 @@ async fn create_queue(
             request = request.attributes(attribute.clone(), value);
         }
     }
-    let url = request
-        .send()
-        .await?
-        .queue_url
-        .ok_or("CreateQueue returned no URL")?;
+    let url = request.send().await?.queue_url.ok_or("CreateQueue returned no URL")?;
     let arn = client
         .get_queue_attributes()
         .queue_url(&url)
@@ -301,11 +266,7 @@ async fn create_queue(
 }
 
 /// Creates every table and queue of `template` in the emulator behind `config`.
-pub async fn provision(
-    config: &SdkConfig,
-    template: &Template,
-    prefix: &str,
-) -> Result<LocalStack, DevstackError> {
+pub async fn provision(config: &SdkConfig, template: &Template, prefix: &str) -> Result<LocalStack, DevstackError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     let sqs = aws_sdk_sqs::Client::new(config);
     let mut stack = LocalStack {
@@ -330,30 +291,19 @@ pub async fn provision(
                 create_table(&dynamodb, &physical, resource.properties)
                     .await
                     .map_err(failed(resource.logical_id))?;
-                stack.resources.insert(
-                    resource.logical_id.to_string(),
-                    LocalResource::Table { name: physical },
-                );
+                stack
+                    .resources
+                    .insert(resource.logical_id.to_string(), LocalResource::Table { name: physical });
             }
             "AWS::SQS::Queue" => {
-                let fifo = resource
-                    .properties
-                    .get("FifoQueue")
-                    .and_then(scalar_text)
-                    .as_deref()
-                    == Some("true");
-                let name = if fifo {
-                    format!("{physical}.fifo")
-                } else {
-                    physical
-                };
+                let fifo = resource.properties.get("FifoQueue").and_then(scalar_text).as_deref() == Some("true");
+                let name = if fifo { format!("{physical}.fifo") } else { physical };
                 let (url, arn) = create_queue(&sqs, &name, resource.properties)
                     .await
                     .map_err(failed(resource.logical_id))?;
-                stack.resources.insert(
-                    resource.logical_id.to_string(),
-                    LocalResource::Queue { name, url, arn },
-                );
+                stack
+                    .resources
+                    .insert(resource.logical_id.to_string(), LocalResource::Queue { name, url, arn });
             }
             _ => stack
                 .skipped
@@ -366,23 +316,19 @@ pub async fn provision(
         let Some(policy) = resource.properties.get("RedrivePolicy") else {
             continue;
         };
-        let target = stack
-            .resolve(template, &policy["deadLetterTargetArn"])
-            .ok_or_else(|| {
-                DevstackError::Template(format!(
-                    "{}: deadLetterTargetArn does not resolve locally",
-                    resource.logical_id
-                ))
-            })?;
+        let target = stack.resolve(template, &policy["deadLetterTargetArn"]).ok_or_else(|| {
+            DevstackError::Template(format!(
+                "{}: deadLetterTargetArn does not resolve locally",
+                resource.logical_id
+            ))
+        })?;
         let max_receive = policy
             .get("maxReceiveCount")
             .and_then(scalar_text)
             .unwrap_or_else(|| "5".into());
-        let url = stack
-            .queue_url(resource.logical_id)
-            .expect("created above")
-            .to_string();
-        let redrive = json!({"deadLetterTargetArn": target, "maxReceiveCount": max_receive.parse::<u32>().unwrap_or(5)});
+        let url = stack.queue_url(resource.logical_id).expect("created above").to_string();
+        let redrive =
+            json!({"deadLetterTargetArn": target, "maxReceiveCount": max_receive.parse::<u32>().unwrap_or(5)});
         sqs.set_queue_attributes()
             .queue_url(url)
             .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())

@@ -26,8 +26,7 @@ impl Template {
     }
 
     pub fn parse(text: &str) -> Result<Self, DevstackError> {
-        let yaml: serde_norway::Value =
-            serde_norway::from_str(text).map_err(DevstackError::TemplateParse)?;
+        let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(DevstackError::TemplateParse)?;
         let root = to_json(yaml);
         if !root.get("Resources").is_some_and(Value::is_object) {
             return Err(DevstackError::Template("it has no Resources".into()));
@@ -59,10 +58,7 @@ impl Template {
 
     /// A function's environment: `Globals.Function.Environment.Variables`
     /// overlaid with the function's own, each value still unresolved.
-    pub fn function_environment(
-        &self,
-        logical_id: &str,
-    ) -> Result<Map<String, Value>, DevstackError> {
+    pub fn function_environment(&self, logical_id: &str) -> Result<Map<String, Value>, DevstackError> {
         let function = self
             .resource(logical_id)
             .filter(|r| r.kind == "AWS::Serverless::Function" || r.kind == "AWS::Lambda::Function")
@@ -123,10 +119,7 @@ fn to_json(value: serde_norway::Value) -> Value {
                         },
                         other => other.as_array().cloned().unwrap_or_default(),
                     };
-                    Value::Object(Map::from_iter([(
-                        "Fn::GetAtt".to_string(),
-                        Value::Array(parts),
-                    )]))
+                    Value::Object(Map::from_iter([("Fn::GetAtt".to_string(), Value::Array(parts))]))
                 }
                 other => Value::Object(Map::from_iter([(format!("Fn::{other}"), inner)])),
             }
@@ -173,28 +166,18 @@ Resources:
         assert_eq!(env["NAME"], json!({"Fn::Sub": "${AWS::StackName}-x"}));
         assert_eq!(env["SHARED"], json!("yes-please"));
         assert_eq!(template.parameter_default("Stage").as_deref(), Some("dev"));
-        let mut kinds: Vec<_> = template
-            .resources()
-            .map(|r| (r.logical_id, r.kind))
-            .collect();
+        let mut kinds: Vec<_> = template.resources().map(|r| (r.logical_id, r.kind)).collect();
         kinds.sort();
         assert_eq!(
             kinds,
-            [
-                ("Fn", "AWS::Serverless::Function"),
-                ("Table", "AWS::DynamoDB::Table")
-            ]
+            [("Fn", "AWS::Serverless::Function"), ("Table", "AWS::DynamoDB::Table")]
         );
     }
 
     #[test]
     fn the_project_template_parses() {
         let template = Template::load(&crate::project_root().join("template.yaml")).unwrap();
-        assert!(
-            template
-                .resources()
-                .any(|r| r.kind == "AWS::DynamoDB::Table")
-        );
+        assert!(template.resources().any(|r| r.kind == "AWS::DynamoDB::Table"));
         assert!(
             template
                 .function_environment("ApiFunction")

@@ -20,19 +20,7 @@ pub const KEY_PREFIX: &str = "cck_";
 const SECRET_BYTES: usize = 32;
 
 /// What a key may do. Ordered: each role can do everything the one before can.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything of its tenant.
@@ -217,10 +205,7 @@ impl PresentedKey {
     /// Constant-time comparison of the presented secret with the stored hash.
     pub fn matches(&self, stored: &ApiKey) -> bool {
         let presented = sha256_hex(self.secret.as_bytes());
-        let same_hash: bool = presented
-            .as_bytes()
-            .ct_eq(stored.secret_sha256.as_bytes())
-            .into();
+        let same_hash: bool = presented.as_bytes().ct_eq(stored.secret_sha256.as_bytes()).into();
         same_hash && stored.tenant_id == self.tenant_id && stored.id == self.key_id
     }
 }
@@ -254,18 +239,12 @@ impl OperatorKey {
     pub fn generate_secret() -> String {
         let mut bytes = [0u8; SECRET_BYTES];
         rand::rng().fill_bytes(&mut bytes);
-        format!(
-            "cco_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        )
+        format!("cco_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Who is calling, once a tenant key has been checked.
@@ -304,17 +283,12 @@ mod tests {
         let mut tampered = issued.secret.expose().to_string();
         let last = tampered.pop().unwrap();
         tampered.push(if last == 'A' { 'B' } else { 'A' });
-        assert!(
-            !PresentedKey::parse(&tampered)
-                .unwrap()
-                .matches(&issued.record)
-        );
+        assert!(!PresentedKey::parse(&tampered).unwrap().matches(&issued.record));
     }
 
     #[test]
     fn keys_carry_enough_randomness_and_a_recognisable_prefix() {
-        let issued =
-            IssuedKey::generate(TenantId::generate(), "k".into(), Role::Viewer, Utc::now());
+        let issued = IssuedKey::generate(TenantId::generate(), "k".into(), Role::Viewer, Utc::now());
         let text = issued.secret.expose();
         assert!(text.starts_with("cck_"));
         // The secret is base64url and may itself contain '_'.
@@ -327,8 +301,7 @@ mod tests {
     #[test]
     fn every_generated_key_parses_back_whatever_its_secret_contains() {
         for _ in 0..500 {
-            let issued =
-                IssuedKey::generate(TenantId::generate(), "k".into(), Role::Admin, Utc::now());
+            let issued = IssuedKey::generate(TenantId::generate(), "k".into(), Role::Admin, Utc::now());
             let presented = PresentedKey::parse(issued.secret.expose()).expect("parses");
             assert!(presented.matches(&issued.record));
         }
@@ -336,13 +309,7 @@ mod tests {
 
     #[test]
     fn foreign_text_is_not_a_key() {
-        for text in [
-            "",
-            "Bearer x",
-            "cck_",
-            "cck_nothex_nothex_secret",
-            "sk_live_abc",
-        ] {
+        for text in ["", "Bearer x", "cck_", "cck_nothex_nothex_secret", "sk_live_abc"] {
             assert!(PresentedKey::parse(text).is_none(), "{text}");
         }
     }

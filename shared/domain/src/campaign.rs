@@ -136,17 +136,10 @@ pub struct CampaignPatch {
 }
 
 impl Campaign {
-    pub fn create(
-        tenant_id: TenantId,
-        input: NewCampaign,
-        now: DateTime<Utc>,
-    ) -> Result<Self, DomainError> {
+    pub fn create(tenant_id: TenantId, input: NewCampaign, now: DateTime<Utc>) -> Result<Self, DomainError> {
         let mut problems = Problems::at("");
         let name = problems.check("name", input::required_text(&input.name, MAX_NAME));
-        let description = problems.check(
-            "description",
-            input::optional_text(input.description, MAX_DESCRIPTION),
-        );
+        let description = problems.check("description", input::optional_text(input.description, MAX_DESCRIPTION));
         let settings = problems.check("settings", input::bounded_object(input.settings));
         problems.into_result().map_err(DomainError::Validation)?;
         Ok(Self {
@@ -190,17 +183,11 @@ impl Campaign {
     }
 
     /// Moves the campaign through its life cycle; an illegal move names the current status.
-    pub fn transition(
-        &mut self,
-        action: CampaignAction,
-        now: DateTime<Utc>,
-    ) -> Result<(), DomainError> {
-        let target = action
-            .target(self.status)
-            .ok_or(DomainError::InvalidTransition {
-                status: self.status,
-                action: action.as_str(),
-            })?;
+    pub fn transition(&mut self, action: CampaignAction, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let target = action.target(self.status).ok_or(DomainError::InvalidTransition {
+            status: self.status,
+            action: action.as_str(),
+        })?;
         self.status = target;
         self.touch(now);
         Ok(())
@@ -298,20 +285,12 @@ mod tests {
         let mut c = campaign();
         c.settings.insert("a".into(), Value::from(1));
         let patch = CampaignPatch {
-            settings: Some(
-                serde_json::json!({"b": 2, "a": null})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-            ),
+            settings: Some(serde_json::json!({"b": 2, "a": null}).as_object().unwrap().clone()),
             description: Patch::Value("hello".into()),
             ..Default::default()
         };
         c.apply(patch, Utc::now()).unwrap();
-        assert_eq!(
-            Value::Object(c.settings.clone()),
-            serde_json::json!({"b": 2})
-        );
+        assert_eq!(Value::Object(c.settings.clone()), serde_json::json!({"b": 2}));
         assert_eq!(c.description.as_deref(), Some("hello"));
     }
 }

@@ -189,10 +189,7 @@ mod tests {
 
     #[test]
     fn domains_are_normalised() {
-        assert_eq!(
-            EmailDomain::parse(" @Acme.COM ").unwrap().as_str(),
-            "acme.com"
-        );
+        assert_eq!(EmailDomain::parse(" @Acme.COM ").unwrap().as_str(), "acme.com");
         assert!(EmailDomain::parse("localhost").is_err());
         assert!(EmailDomain::parse("@").is_err());
     }

@@ -53,20 +53,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn backend(
-        context: &'static str,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    pub fn backend(context: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Backend {
             context,
             source: Box::new(source),
         }
     }
 
-    pub fn corrupt(
-        context: &'static str,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    pub fn corrupt(context: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Corrupt {
             context,
             source: Box::new(source),

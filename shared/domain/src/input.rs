@@ -101,10 +101,7 @@ impl Problems {
 
 /// Optional free text: trimmed, empty means absent, at most `max` characters.
 pub fn optional_text(value: Option<String>, max: usize) -> Result<Option<String>, String> {
-    match value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-    {
+    match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
         Some(v) if v.chars().count() > max => Err(format!("must be at most {max} characters")),
         other => Ok(other),
     }
@@ -116,11 +113,7 @@ pub fn required_text(value: &str, max: usize) -> Result<String, String> {
 }
 
 /// Applies a PATCH to an optional text field.
-pub fn patch_text(
-    current: &mut Option<String>,
-    patch: Patch<String>,
-    max: usize,
-) -> Result<(), String> {
+pub fn patch_text(current: &mut Option<String>, patch: Patch<String>, max: usize) -> Result<(), String> {
     match patch {
         Patch::Absent => {}
         Patch::Null => *current = None,
@@ -134,13 +127,9 @@ pub fn patch_text(
 pub const MAX_JSON_OBJECT_BYTES: usize = 32 * 1024;
 
 pub fn bounded_object(value: Map<String, Value>) -> Result<Map<String, Value>, String> {
-    let size = serde_json::to_vec(&value)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_JSON_OBJECT_BYTES {
-        return Err(format!(
-            "must be at most {MAX_JSON_OBJECT_BYTES} bytes of JSON"
-        ));
+        return Err(format!("must be at most {MAX_JSON_OBJECT_BYTES} bytes of JSON"));
     }
     Ok(value)
 }
@@ -153,9 +142,7 @@ pub fn merge_patch(target: &mut Map<String, Value>, patch: Map<String, Value>) {
                 target.remove(&key);
             }
             Value::Object(inner) => {
-                let entry = target
-                    .entry(key)
-                    .or_insert_with(|| Value::Object(Map::new()));
+                let entry = target.entry(key).or_insert_with(|| Value::Object(Map::new()));
                 if !entry.is_object() {
                     *entry = Value::Object(Map::new());
                 }
@@ -216,10 +203,7 @@ mod tests {
             .as_object()
             .unwrap()
             .clone();
-        let patch = json!({"a": "z", "c": {"f": null}})
-            .as_object()
-            .unwrap()
-            .clone();
+        let patch = json!({"a": "z", "c": {"f": null}}).as_object().unwrap().clone();
         merge_patch(&mut target, patch);
         assert_eq!(Value::Object(target), json!({"a": "z", "c": {"d": "e"}}));
     }
@@ -227,10 +211,7 @@ mod tests {
     #[test]
     fn text_rules() {
         assert_eq!(optional_text(Some("  ".into()), 5).unwrap(), None);
-        assert_eq!(
-            optional_text(Some(" ab ".into()), 5).unwrap(),
-            Some("ab".into())
-        );
+        assert_eq!(optional_text(Some(" ab ".into()), 5).unwrap(), Some("ab".into()));
         assert!(optional_text(Some("abcdef".into()), 5).is_err());
         assert!(required_text(" ", 5).is_err());
     }

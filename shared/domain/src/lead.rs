@@ -204,11 +204,8 @@ fn timezone(value: Option<String>) -> Result<Option<String>, String> {
     let value = input::optional_text(value, 64)?;
     if let Some(tz) = &value {
         // Full IANA validation comes with the scheduler; reject what is plainly not a zone name.
-        let plausible = tz == "UTC"
-            || (tz.contains('/')
-                && tz
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)));
+        let plausible =
+            tz == "UTC" || (tz.contains('/') && tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)));
         if !plausible {
             return Err("must be an IANA time zone such as Europe/Berlin".into());
         }
@@ -257,9 +254,7 @@ impl Lead {
         let industry = text(&mut p, "industry", input.industry, SHORT);
         let source = text(&mut p, "source", input.source, SHORT);
         let notes = text(&mut p, "notes", input.notes, MAX_NOTES);
-        let website = p
-            .check("website", input::optional_url(input.website))
-            .flatten();
+        let website = p.check("website", input::optional_url(input.website)).flatten();
         let linkedin_url = p
             .check("linkedin_url", input::optional_url(input.linkedin_url))
             .flatten();
@@ -314,12 +309,7 @@ impl Lead {
         for (field, target, value, max) in [
             ("first_name", &mut next.first_name, patch.first_name, SHORT),
             ("last_name", &mut next.last_name, patch.last_name, SHORT),
-            (
-                "company_name",
-                &mut next.company_name,
-                patch.company_name,
-                SHORT,
-            ),
+            ("company_name", &mut next.company_name, patch.company_name, SHORT),
             ("job_title", &mut next.job_title, patch.job_title, SHORT),
             ("phone", &mut next.phone, patch.phone, 50),
             ("city", &mut next.city, patch.city, SHORT),
@@ -379,16 +369,10 @@ impl Lead {
                     Value::String(text) => {
                         next.personalization.insert(key, text);
                     }
-                    _ => p.add(
-                        &format!("personalization/{key}"),
-                        "must be a string or null",
-                    ),
+                    _ => p.add(&format!("personalization/{key}"), "must be a string or null"),
                 }
             }
-            if let Some(lines) = p.check(
-                "personalization",
-                personalization(next.personalization.clone()),
-            ) {
+            if let Some(lines) = p.check("personalization", personalization(next.personalization.clone())) {
                 next.personalization = lines;
             }
         }
@@ -440,13 +424,9 @@ mod tests {
 
     #[test]
     fn errors_name_the_item_and_field() {
-        let errors =
-            lead(json!({"email": "nope", "score": 101, "timezone": "Mars time"})).unwrap_err();
+        let errors = lead(json!({"email": "nope", "score": 101, "timezone": "Mars time"})).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["/leads/0/email", "/leads/0/timezone", "/leads/0/score"]
-        );
+        assert_eq!(fields, ["/leads/0/email", "/leads/0/timezone", "/leads/0/score"]);
         let errors = lead(json!({"email": "a@b.co", "favourite_colour": "red"})).unwrap_err();
         assert_eq!(errors[0].field, "/leads/0/favourite_colour");
         let errors = lead(json!({"email": "a@b.co", "personalization": {"x": 3}})).unwrap_err();
@@ -465,8 +445,7 @@ mod tests {
     fn a_bad_patch_changes_nothing() {
         let mut l = lead(json!({"email": "a@b.co", "first_name": "Ann"})).unwrap();
         let before = l.clone();
-        let patch: LeadPatch =
-            input::decode(json!({"first_name": "Bea", "email": "broken"}), "").unwrap();
+        let patch: LeadPatch = input::decode(json!({"first_name": "Bea", "email": "broken"}), "").unwrap();
         assert!(l.apply(patch, Utc::now()).is_err());
         assert_eq!(l, before);
     }

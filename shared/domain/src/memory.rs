@@ -39,10 +39,7 @@ impl MemoryStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self
-            .state
-            .lock()
-            .expect("no test panicked while holding the store"))
+        f(&mut self.state.lock().expect("no test panicked while holding the store"))
     }
 }
 
@@ -103,19 +100,11 @@ impl ApiKeyStore for MemoryStore {
         Ok(())
     }
 
-    async fn get_api_key(
-        &self,
-        tenant: TenantId,
-        id: ApiKeyId,
-    ) -> Result<Option<ApiKey>, StoreError> {
+    async fn get_api_key(&self, tenant: TenantId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
         Ok(self.with(|s| s.keys.get(&(tenant, id)).cloned()))
     }
 
-    async fn list_api_keys(
-        &self,
-        tenant: TenantId,
-        request: &PageRequest,
-    ) -> Result<Page<ApiKey>, StoreError> {
+    async fn list_api_keys(&self, tenant: TenantId, request: &PageRequest) -> Result<Page<ApiKey>, StoreError> {
         let items = self.with(|s| {
             s.keys
                 .iter()
@@ -151,18 +140,11 @@ impl ApiKeyStore for MemoryStore {
 #[async_trait]
 impl CampaignStore for MemoryStore {
     async fn insert_campaign(&self, campaign: &Campaign) -> Result<(), StoreError> {
-        self.with(|s| {
-            s.campaigns
-                .insert((campaign.tenant_id, campaign.id), campaign.clone())
-        });
+        self.with(|s| s.campaigns.insert((campaign.tenant_id, campaign.id), campaign.clone()));
         Ok(())
     }
 
-    async fn get_campaign(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<Option<Campaign>, StoreError> {
+    async fn get_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
         Ok(self.with(|s| s.campaigns.get(&(tenant, id)).cloned()))
     }
 
@@ -182,36 +164,22 @@ impl CampaignStore for MemoryStore {
         page(tenant, &format!("campaigns{status:?}"), items, request)
     }
 
-    async fn replace_campaign(
-        &self,
-        campaign: &Campaign,
-        expected_version: u64,
-    ) -> Result<(), StoreError> {
-        self.with(
-            |s| match s.campaigns.get_mut(&(campaign.tenant_id, campaign.id)) {
-                Some(stored) if stored.version == expected_version => {
-                    *stored = campaign.clone();
-                    Ok(())
-                }
-                _ => Err(StoreError::VersionConflict),
-            },
-        )
+    async fn replace_campaign(&self, campaign: &Campaign, expected_version: u64) -> Result<(), StoreError> {
+        self.with(|s| match s.campaigns.get_mut(&(campaign.tenant_id, campaign.id)) {
+            Some(stored) if stored.version == expected_version => {
+                *stored = campaign.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::VersionConflict),
+        })
     }
 
     async fn delete_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError> {
         Ok(self.with(|s| s.campaigns.remove(&(tenant, id)).is_some()))
     }
 
-    async fn campaign_has_leads(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<bool, StoreError> {
-        Ok(self.with(|s| {
-            s.leads
-                .iter()
-                .any(|((t, _), l)| *t == tenant && l.campaign_id == id)
-        }))
+    async fn campaign_has_leads(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError> {
+        Ok(self.with(|s| s.leads.iter().any(|((t, _), l)| *t == tenant && l.campaign_id == id)))
     }
 }
 
@@ -222,27 +190,18 @@ impl OrganizationStore for MemoryStore {
         organization: &Organization,
     ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError> {
         Ok(self.with(|s| {
-            let claim = (
-                organization.tenant_id,
-                organization.email_domain.to_string(),
-            );
+            let claim = (organization.tenant_id, organization.email_domain.to_string());
             if let Some(holder) = s.domains.get(&claim) {
                 return Err(AlreadyExists(*holder));
             }
             s.domains.insert(claim, organization.id);
-            s.organizations.insert(
-                (organization.tenant_id, organization.id),
-                organization.clone(),
-            );
+            s.organizations
+                .insert((organization.tenant_id, organization.id), organization.clone());
             Ok(())
         }))
     }
 
-    async fn get_organization(
-        &self,
-        tenant: TenantId,
-        id: OrganizationId,
-    ) -> Result<Option<Organization>, StoreError> {
+    async fn get_organization(&self, tenant: TenantId, id: OrganizationId) -> Result<Option<Organization>, StoreError> {
         Ok(self.with(|s| s.organizations.get(&(tenant, id)).cloned()))
     }
 
@@ -282,10 +241,7 @@ impl OrganizationStore for MemoryStore {
             if s.organizations.get(&key).map(|o| o.version) != Some(previous.version) {
                 return Err(StoreError::VersionConflict);
             }
-            let claim = (
-                organization.tenant_id,
-                organization.email_domain.to_string(),
-            );
+            let claim = (organization.tenant_id, organization.email_domain.to_string());
             if let Some(holder) = s.domains.get(&claim).filter(|h| **h != organization.id) {
                 return Ok(Err(AlreadyExists(*holder)));
             }
@@ -299,12 +255,9 @@ impl OrganizationStore for MemoryStore {
 
     async fn delete_organization(&self, organization: &Organization) -> Result<(), StoreError> {
         self.with(|s| {
-            s.organizations
-                .remove(&(organization.tenant_id, organization.id));
-            s.domains.remove(&(
-                organization.tenant_id,
-                organization.email_domain.to_string(),
-            ));
+            s.organizations.remove(&(organization.tenant_id, organization.id));
+            s.domains
+                .remove(&(organization.tenant_id, organization.email_domain.to_string()));
         });
         Ok(())
     }
@@ -347,19 +300,12 @@ impl LeadStore for MemoryStore {
             s.leads
                 .iter()
                 .filter(|((t, _), l)| {
-                    *t == tenant
-                        && l.campaign_id == campaign
-                        && status.is_none_or(|st| l.status == st)
+                    *t == tenant && l.campaign_id == campaign && status.is_none_or(|st| l.status == st)
                 })
                 .map(|((_, id), l)| (id.to_string(), l.clone()))
                 .collect()
         });
-        page(
-            tenant,
-            &format!("leads{campaign}{status:?}"),
-            items,
-            request,
-        )
+        page(tenant, &format!("leads{campaign}{status:?}"), items, request)
     }
 
     async fn find_leads_by_email(
@@ -375,12 +321,7 @@ impl LeadStore for MemoryStore {
                 .map(|((_, id), l)| (id.to_string(), l.clone()))
                 .collect()
         });
-        page(
-            tenant,
-            &format!("email{}", email.dedup_key()),
-            items,
-            request,
-        )
+        page(tenant, &format!("email{}", email.dedup_key()), items, request)
     }
 
     async fn replace_lead(
@@ -389,8 +330,7 @@ impl LeadStore for MemoryStore {
         previous: &Lead,
     ) -> Result<Result<(), AlreadyExists<LeadId>>, StoreError> {
         self.with(|s| {
-            if s.leads.get(&(lead.tenant_id, lead.id)).map(|l| l.version) != Some(previous.version)
-            {
+            if s.leads.get(&(lead.tenant_id, lead.id)).map(|l| l.version) != Some(previous.version) {
                 return Err(StoreError::VersionConflict);
             }
             if let Some(holder) = s.addresses.get(&address(lead)).filter(|h| **h != lead.id) {

@@ -134,11 +134,7 @@ fn technologies(list: Vec<String>) -> Result<Vec<String>, String> {
 }
 
 impl Organization {
-    pub fn create(
-        tenant_id: TenantId,
-        input: NewOrganization,
-        now: DateTime<Utc>,
-    ) -> Result<Self, DomainError> {
+    pub fn create(tenant_id: TenantId, input: NewOrganization, now: DateTime<Utc>) -> Result<Self, DomainError> {
         let mut p = Problems::at("");
         let email_domain = p.check("email_domain", EmailDomain::parse(&input.email_domain));
         let name = p.check("name", input::optional_text(input.name, SHORT));
@@ -151,10 +147,7 @@ impl Organization {
         let phone = p.check("phone", input::optional_text(input.phone, 50));
         let description = p.check("description", input::optional_text(input.description, LONG));
         let technologies = p.check("technologies", technologies(input.technologies));
-        let social_profiles = p.check(
-            "social_profiles",
-            input::bounded_object(input.social_profiles),
-        );
+        let social_profiles = p.check("social_profiles", input::bounded_object(input.social_profiles));
         let custom_fields = p.check("custom_fields", input::bounded_object(input.custom_fields));
         p.into_result().map_err(DomainError::Validation)?;
         let email_domain = email_domain.expect("checked above");
@@ -182,11 +175,7 @@ impl Organization {
         })
     }
 
-    pub fn apply(
-        &mut self,
-        patch: OrganizationPatch,
-        now: DateTime<Utc>,
-    ) -> Result<(), DomainError> {
+    pub fn apply(&mut self, patch: OrganizationPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
         let mut p = Problems::at("");
         match patch.name {
             Patch::Absent => {}
@@ -212,12 +201,7 @@ impl Organization {
             ("country", &mut self.country, patch.country, 100),
             ("city", &mut self.city, patch.city, SHORT),
             ("phone", &mut self.phone, patch.phone, 50),
-            (
-                "description",
-                &mut self.description,
-                patch.description,
-                LONG,
-            ),
+            ("description", &mut self.description, patch.description, LONG),
         ] {
             p.check(field, input::patch_text(target, value, max));
         }
@@ -251,16 +235,8 @@ impl Organization {
             }
         }
         for (field, target, value) in [
-            (
-                "social_profiles",
-                &mut self.social_profiles,
-                patch.social_profiles,
-            ),
-            (
-                "custom_fields",
-                &mut self.custom_fields,
-                patch.custom_fields,
-            ),
+            ("social_profiles", &mut self.social_profiles, patch.social_profiles),
+            ("custom_fields", &mut self.custom_fields, patch.custom_fields),
         ] {
             if let Some(value) = value {
                 let mut merged = target.clone();
@@ -296,10 +272,9 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported() {
-        let DomainError::Validation(errors) = new_org(
-            json!({"email_domain": "nodot", "website": "not a url", "name": "x".repeat(300)}),
-        )
-        .unwrap_err() else {
+        let DomainError::Validation(errors) =
+            new_org(json!({"email_domain": "nodot", "website": "not a url", "name": "x".repeat(300)})).unwrap_err()
+        else {
             panic!()
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -308,7 +283,9 @@ mod tests {
 
     #[test]
     fn patch_clears_and_merges() {
-        let mut org = new_org(json!({"email_domain": "acme.com", "industry": "SaaS", "custom_fields": {"a": 1, "b": 2}})).unwrap();
+        let mut org =
+            new_org(json!({"email_domain": "acme.com", "industry": "SaaS", "custom_fields": {"a": 1, "b": 2}}))
+                .unwrap();
         let patch: OrganizationPatch = input::decode(
             json!({"industry": null, "custom_fields": {"a": null}, "employee_count": 40}),
             "",

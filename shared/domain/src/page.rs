@@ -31,10 +31,7 @@ impl PageRequest {
     }
 
     pub fn first(limit: u32) -> Self {
-        Self {
-            cursor: None,
-            limit,
-        }
+        Self { cursor: None, limit }
     }
 }
 

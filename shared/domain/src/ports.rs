@@ -36,16 +36,8 @@ pub trait TenantStore: Send + Sync {
 #[async_trait]
 pub trait ApiKeyStore: Send + Sync {
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
-    async fn get_api_key(
-        &self,
-        tenant: TenantId,
-        id: ApiKeyId,
-    ) -> Result<Option<ApiKey>, StoreError>;
-    async fn list_api_keys(
-        &self,
-        tenant: TenantId,
-        page: &PageRequest,
-    ) -> Result<Page<ApiKey>, StoreError>;
+    async fn get_api_key(&self, tenant: TenantId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
+    async fn list_api_keys(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<ApiKey>, StoreError>;
     /// `false` when there was no such key.
     async fn delete_api_key(&self, tenant: TenantId, id: ApiKeyId) -> Result<bool, StoreError>;
     /// Sets `last_used_at = at` unless it is already later than `unless_after`
@@ -62,11 +54,7 @@ pub trait ApiKeyStore: Send + Sync {
 #[async_trait]
 pub trait CampaignStore: Send + Sync {
     async fn insert_campaign(&self, campaign: &Campaign) -> Result<(), StoreError>;
-    async fn get_campaign(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<Option<Campaign>, StoreError>;
+    async fn get_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<Option<Campaign>, StoreError>;
     async fn list_campaigns(
         &self,
         tenant: TenantId,
@@ -75,17 +63,9 @@ pub trait CampaignStore: Send + Sync {
     ) -> Result<Page<Campaign>, StoreError>;
     /// Replaces the stored campaign if its version is still `expected_version`,
     /// else fails with [`StoreError::VersionConflict`].
-    async fn replace_campaign(
-        &self,
-        campaign: &Campaign,
-        expected_version: u64,
-    ) -> Result<(), StoreError>;
+    async fn replace_campaign(&self, campaign: &Campaign, expected_version: u64) -> Result<(), StoreError>;
     async fn delete_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError>;
-    async fn campaign_has_leads(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<bool, StoreError>;
+    async fn campaign_has_leads(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -96,21 +76,13 @@ pub trait OrganizationStore: Send + Sync {
         &self,
         organization: &Organization,
     ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError>;
-    async fn get_organization(
-        &self,
-        tenant: TenantId,
-        id: OrganizationId,
-    ) -> Result<Option<Organization>, StoreError>;
+    async fn get_organization(&self, tenant: TenantId, id: OrganizationId) -> Result<Option<Organization>, StoreError>;
     async fn find_organization_by_domain(
         &self,
         tenant: TenantId,
         domain: &EmailDomain,
     ) -> Result<Option<Organization>, StoreError>;
-    async fn list_organizations(
-        &self,
-        tenant: TenantId,
-        page: &PageRequest,
-    ) -> Result<Page<Organization>, StoreError>;
+    async fn list_organizations(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Organization>, StoreError>;
     /// Replaces `previous` (same id) with `organization`, moving the domain
     /// claim if the domain changed; version-checked like campaigns.
     async fn replace_organization(
@@ -143,18 +115,12 @@ pub trait LeadStore: Send + Sync {
     ) -> Result<Page<Lead>, StoreError>;
     /// Replaces `previous` with `lead` (version-checked), moving the
     /// campaign's address claim if the email changed.
-    async fn replace_lead(
-        &self,
-        lead: &Lead,
-        previous: &Lead,
-    ) -> Result<Result<(), AlreadyExists<LeadId>>, StoreError>;
+    async fn replace_lead(&self, lead: &Lead, previous: &Lead)
+    -> Result<Result<(), AlreadyExists<LeadId>>, StoreError>;
     async fn delete_lead(&self, lead: &Lead) -> Result<(), StoreError>;
 }
 
 /// Everything the api function needs.
 pub trait Store: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore {}
 
-impl<T> Store for T where
-    T: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore
-{
-}
+impl<T> Store for T where T: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore {}

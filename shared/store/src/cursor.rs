@@ -69,10 +69,7 @@ mod tests {
             ("SK".to_string(), AttributeValue::S("CAMPAIGN#1".into())),
         ]);
         let text = encode(tenant, "T#x|CAMPAIGN#", &key);
-        assert_eq!(
-            decode(tenant, "T#x|CAMPAIGN#", "PK", "T#x", &text).unwrap(),
-            key
-        );
+        assert_eq!(decode(tenant, "T#x|CAMPAIGN#", "PK", "T#x", &text).unwrap(), key);
         assert!(decode(TenantId::generate(), "T#x|CAMPAIGN#", "PK", "T#x", &text).is_err());
         assert!(decode(tenant, "T#x|ORG#", "PK", "T#x", &text).is_err());
         assert!(decode(tenant, "T#y|CAMPAIGN#", "PK", "T#y", &text).is_err());

@@ -5,8 +5,7 @@ use crate::keys::{self, GSI1, GSI2, GSI3, Index, Key, PK, SK};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem,
-    WriteRequest,
+    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest,
 };
 use cc_domain::StoreError;
 use cc_domain::api_key::ApiKey;
@@ -17,8 +16,7 @@ use cc_domain::lead::{Lead, LeadStatus};
 use cc_domain::organization::Organization;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::ports::{
-    AlreadyExists, ApiKeyStore, CampaignStore, LeadInsert, LeadStore, OrganizationStore,
-    TenantStore,
+    AlreadyExists, ApiKeyStore, CampaignStore, LeadInsert, LeadStore, OrganizationStore, TenantStore,
 };
 use cc_domain::tenant::Tenant;
 use chrono::{DateTime, Utc};
@@ -52,14 +50,8 @@ fn key_item(key: &Key) -> Item {
 }
 
 /// An entity as an item: its fields, its tenant, its key and its kind.
-fn entity_item<T: Serialize>(
-    entity: &T,
-    tenant: TenantId,
-    key: &Key,
-    kind: &str,
-) -> Result<Item, StoreError> {
-    let mut item: Item =
-        serde_dynamo::to_item(entity).map_err(|e| StoreError::corrupt("encoding an item", e))?;
+fn entity_item<T: Serialize>(entity: &T, tenant: TenantId, key: &Key, kind: &str) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| StoreError::corrupt("encoding an item", e))?;
     item.insert("tenant_id".into(), s(tenant.to_string()));
     item.insert("entity".into(), s(kind));
     item.extend(key_item(key));
@@ -77,12 +69,7 @@ where
     move |err| StoreError::backend(context, err)
 }
 
-fn put(
-    table: &str,
-    item: Item,
-    condition: &str,
-    values: Option<Item>,
-) -> Result<TransactWriteItem, StoreError> {
+fn put(table: &str, item: Item, condition: &str, values: Option<Item>) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
@@ -93,11 +80,7 @@ fn put(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-fn delete(
-    table: &str,
-    key: &Key,
-    condition: Option<(&str, Item)>,
-) -> Result<TransactWriteItem, StoreError> {
+fn delete(table: &str, key: &Key, condition: Option<(&str, Item)>) -> Result<TransactWriteItem, StoreError> {
     let (condition, values) = match condition {
         Some((c, v)) => (Some(c.to_string()), Some(v)),
         None => (None, None),
@@ -117,10 +100,7 @@ fn attribute_text(item: &Item, name: &str) -> Option<String> {
 }
 
 fn version_values(version: u64) -> Item {
-    HashMap::from([(
-        ":expected".to_string(),
-        AttributeValue::N(version.to_string()),
-    )])
+    HashMap::from([(":expected".to_string(), AttributeValue::N(version.to_string()))])
 }
 
 const IS_NEW: &str = "attribute_not_exists(PK)";
@@ -211,24 +191,12 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    async fn get_entity<T: DeserializeOwned>(
-        &self,
-        key: &Key,
-        what: &'static str,
-    ) -> Result<Option<T>, StoreError> {
-        self.get(key)
-            .await?
-            .map(|item| decode(item, what))
-            .transpose()
+    async fn get_entity<T: DeserializeOwned>(&self, key: &Key, what: &'static str) -> Result<Option<T>, StoreError> {
+        self.get(key).await?.map(|item| decode(item, what)).transpose()
     }
 
     /// Puts an item if `condition` holds; `Ok(false)` when it did not.
-    async fn put_if(
-        &self,
-        item: Item,
-        condition: &str,
-        values: Option<Item>,
-    ) -> Result<bool, StoreError> {
+    async fn put_if(&self, item: Item, condition: &str, values: Option<Item>) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -264,10 +232,7 @@ impl DynamoStore {
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
-    async fn transact(
-        &self,
-        actions: Vec<TransactWriteItem>,
-    ) -> Result<TransactOutcome, StoreError> {
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<TransactOutcome, StoreError> {
         let count = actions.len();
         let result = self
             .client
@@ -323,13 +288,7 @@ impl DynamoStore {
             None => query.key_condition_expression("#pk = :pk"),
         };
         if let Some(text) = &page.cursor {
-            let start = cursor::decode(
-                tenant,
-                &scope,
-                listing.partition_attr(),
-                &listing.partition,
-                &text.0,
-            )?;
+            let start = cursor::decode(tenant, &scope, listing.partition_attr(), &listing.partition, &text.0)?;
             query = query.set_exclusive_start_key(Some(start));
         }
         let out = query.send().await.map_err(backend("Query"))?;
@@ -341,8 +300,7 @@ impl DynamoStore {
                 .map(|last| cursor::encode(tenant, &scope, &listing.position_of(last)))
         } else {
             // DynamoDB stopped early (1 MB per call) with more to read.
-            out.last_evaluated_key
-                .map(|key| cursor::encode(tenant, &scope, &key))
+            out.last_evaluated_key.map(|key| cursor::encode(tenant, &scope, &key))
         };
         let items = items
             .into_iter()
@@ -356,10 +314,7 @@ impl DynamoStore {
         let mut item = entity_item(campaign, campaign.tenant_id, &key, "campaign")?;
         item.insert(
             GSI1.pk.into(),
-            s(keys::campaigns_with_status(
-                campaign.tenant_id,
-                campaign.status,
-            )),
+            s(keys::campaigns_with_status(campaign.tenant_id, campaign.status)),
         );
         item.insert(GSI1.sk.into(), s(keys::campaign_sort(campaign.id)));
         Ok(item)
@@ -383,20 +338,13 @@ impl DynamoStore {
             )),
         );
         item.insert(GSI2.sk.into(), sort.clone());
-        item.insert(
-            GSI3.pk.into(),
-            s(keys::leads_with_email(lead.tenant_id, &lead.email)),
-        );
+        item.insert(GSI3.pk.into(), s(keys::leads_with_email(lead.tenant_id, &lead.email)));
         item.insert(GSI3.sk.into(), sort);
         Ok(item)
     }
 
     fn lead_address_item(lead: &Lead) -> Item {
-        let mut item = key_item(&keys::lead_address(
-            lead.tenant_id,
-            lead.campaign_id,
-            &lead.email,
-        ));
+        let mut item = key_item(&keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email));
         item.insert("lead_id".into(), s(lead.id.to_string()));
         item.insert("tenant_id".into(), s(lead.tenant_id.to_string()));
         item.insert("entity".into(), s("lead_address"));
@@ -421,18 +369,12 @@ impl DynamoStore {
 
     /// Who holds a claim item (`lead_id` / `organization_id` attribute), if anyone.
     async fn claim_holder(&self, key: &Key, attribute: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .get(key)
-            .await?
-            .and_then(|item| attribute_text(&item, attribute)))
+        Ok(self.get(key).await?.and_then(|item| attribute_text(&item, attribute)))
     }
 
     async fn lead_holder(&self, lead: &Lead) -> Result<Option<LeadId>, StoreError> {
         let key = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
-        Ok(self
-            .claim_holder(&key, "lead_id")
-            .await?
-            .and_then(|id| id.parse().ok()))
+        Ok(self.claim_holder(&key, "lead_id").await?.and_then(|id| id.parse().ok()))
     }
 
     async fn organization_holder(
@@ -473,9 +415,7 @@ impl DynamoStore {
                         .and_then(|mut r| r.remove(&self.table))
                         .unwrap_or_default(),
                 );
-                if let Some(unprocessed) =
-                    out.unprocessed_keys.and_then(|mut u| u.remove(&self.table))
-                {
+                if let Some(unprocessed) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
                     if attempt >= MAX_BATCH_ATTEMPTS {
                         return Err(StoreError::backend("BatchGetItem", Throttled));
                     }
@@ -510,10 +450,7 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(backend("BatchWriteItem"))?;
-                if let Some(unprocessed) = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                {
+                if let Some(unprocessed) = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)) {
                     if attempt >= MAX_BATCH_ATTEMPTS {
                         return Err(StoreError::backend("BatchWriteItem", Throttled));
                     }
@@ -526,11 +463,7 @@ impl DynamoStore {
     }
 
     /// Claims the lead's address in its campaign; `Some(holder)` when another lead has it.
-    async fn claim_address(
-        &self,
-        lead: &Lead,
-        now: DateTime<Utc>,
-    ) -> Result<Option<LeadId>, StoreError> {
+    async fn claim_address(&self, lead: &Lead, now: DateTime<Utc>) -> Result<Option<LeadId>, StoreError> {
         let mut claim = Self::lead_address_item(lead);
         claim.insert("claimed_at".into(), s(timestamp(now)));
         if self.put_if(claim, IS_NEW, None).await? {
@@ -554,12 +487,7 @@ impl DynamoStore {
     /// Takes over a claim whose lead was never written (its writer died
     /// between the two steps), once the claim is old enough that the writer
     /// cannot still be running.
-    async fn adopt_abandoned_claim(
-        &self,
-        lead: &Lead,
-        ghost: LeadId,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    async fn adopt_abandoned_claim(&self, lead: &Lead, ghost: LeadId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let key = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
         let result = self
             .client
@@ -614,12 +542,7 @@ impl TenantStore for DynamoStore {
             )?,
             put(
                 &self.table,
-                entity_item(
-                    admin_key,
-                    tenant.id,
-                    &keys::api_key(tenant.id, admin_key.id),
-                    "api_key",
-                )?,
+                entity_item(admin_key, tenant.id, &keys::api_key(tenant.id, admin_key.id), "api_key")?,
                 IS_NEW,
                 None,
             )?,
@@ -638,12 +561,7 @@ impl TenantStore for DynamoStore {
 #[async_trait]
 impl ApiKeyStore for DynamoStore {
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let item = entity_item(
-            key,
-            key.tenant_id,
-            &keys::api_key(key.tenant_id, key.id),
-            "api_key",
-        )?;
+        let item = entity_item(key, key.tenant_id, &keys::api_key(key.tenant_id, key.id), "api_key")?;
         if self.put_if(item, IS_NEW, None).await? {
             Ok(())
         } else {
@@ -651,19 +569,11 @@ impl ApiKeyStore for DynamoStore {
         }
     }
 
-    async fn get_api_key(
-        &self,
-        tenant: TenantId,
-        id: ApiKeyId,
-    ) -> Result<Option<ApiKey>, StoreError> {
+    async fn get_api_key(&self, tenant: TenantId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
         self.get_entity(&keys::api_key(tenant, id), "api key").await
     }
 
-    async fn list_api_keys(
-        &self,
-        tenant: TenantId,
-        page: &PageRequest,
-    ) -> Result<Page<ApiKey>, StoreError> {
+    async fn list_api_keys(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<ApiKey>, StoreError> {
         let listing = Listing::table(keys::tenant_items(tenant), keys::API_KEY_PREFIX);
         self.query_page(tenant, listing, page, "api key").await
     }
@@ -711,23 +621,15 @@ impl ApiKeyStore for DynamoStore {
 #[async_trait]
 impl CampaignStore for DynamoStore {
     async fn insert_campaign(&self, campaign: &Campaign) -> Result<(), StoreError> {
-        if self
-            .put_if(Self::campaign_item(campaign)?, IS_NEW, None)
-            .await?
-        {
+        if self.put_if(Self::campaign_item(campaign)?, IS_NEW, None).await? {
             Ok(())
         } else {
             Err(StoreError::VersionConflict)
         }
     }
 
-    async fn get_campaign(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<Option<Campaign>, StoreError> {
-        self.get_entity(&keys::campaign(tenant, id), "campaign")
-            .await
+    async fn get_campaign(&self, tenant: TenantId, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
+        self.get_entity(&keys::campaign(tenant, id), "campaign").await
     }
 
     async fn list_campaigns(
@@ -743,11 +645,7 @@ impl CampaignStore for DynamoStore {
         self.query_page(tenant, listing, page, "campaign").await
     }
 
-    async fn replace_campaign(
-        &self,
-        campaign: &Campaign,
-        expected_version: u64,
-    ) -> Result<(), StoreError> {
+    async fn replace_campaign(&self, campaign: &Campaign, expected_version: u64) -> Result<(), StoreError> {
         let item = Self::campaign_item(campaign)?;
         if self
             .put_if(item, HAS_VERSION, Some(version_values(expected_version)))
@@ -763,11 +661,7 @@ impl CampaignStore for DynamoStore {
         self.delete_existing(&keys::campaign(tenant, id)).await
     }
 
-    async fn campaign_has_leads(
-        &self,
-        tenant: TenantId,
-        id: CampaignId,
-    ) -> Result<bool, StoreError> {
+    async fn campaign_has_leads(&self, tenant: TenantId, id: CampaignId) -> Result<bool, StoreError> {
         let out = self
             .client
             .query()
@@ -791,18 +685,8 @@ impl OrganizationStore for DynamoStore {
         organization: &Organization,
     ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError> {
         let actions = vec![
-            put(
-                &self.table,
-                Self::organization_domain_item(organization),
-                IS_NEW,
-                None,
-            )?,
-            put(
-                &self.table,
-                Self::organization_item(organization)?,
-                IS_NEW,
-                None,
-            )?,
+            put(&self.table, Self::organization_domain_item(organization), IS_NEW, None)?,
+            put(&self.table, Self::organization_item(organization)?, IS_NEW, None)?,
         ];
         match self.transact(actions).await? {
             TransactOutcome::Committed => Ok(Ok(())),
@@ -818,13 +702,8 @@ impl OrganizationStore for DynamoStore {
         }
     }
 
-    async fn get_organization(
-        &self,
-        tenant: TenantId,
-        id: OrganizationId,
-    ) -> Result<Option<Organization>, StoreError> {
-        self.get_entity(&keys::organization(tenant, id), "organization")
-            .await
+    async fn get_organization(&self, tenant: TenantId, id: OrganizationId) -> Result<Option<Organization>, StoreError> {
+        self.get_entity(&keys::organization(tenant, id), "organization").await
     }
 
     async fn find_organization_by_domain(
@@ -838,11 +717,7 @@ impl OrganizationStore for DynamoStore {
         }
     }
 
-    async fn list_organizations(
-        &self,
-        tenant: TenantId,
-        page: &PageRequest,
-    ) -> Result<Page<Organization>, StoreError> {
+    async fn list_organizations(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Organization>, StoreError> {
         let listing = Listing::table(keys::tenant_items(tenant), keys::ORGANIZATION_PREFIX);
         self.query_page(tenant, listing, page, "organization").await
     }
@@ -863,12 +738,7 @@ impl OrganizationStore for DynamoStore {
         }
         let old_claim = keys::organization_domain(previous.tenant_id, &previous.email_domain);
         let actions = vec![
-            put(
-                &self.table,
-                Self::organization_domain_item(organization),
-                IS_NEW,
-                None,
-            )?,
+            put(&self.table, Self::organization_domain_item(organization), IS_NEW, None)?,
             put(&self.table, item, HAS_VERSION, versioned)?,
             delete(&self.table, &old_claim, None)?,
         ];
@@ -923,9 +793,7 @@ impl LeadStore for DynamoStore {
             .batch_get(claim_keys.iter().map(key_item).collect(), "PK, lead_id")
             .await?
         {
-            if let (Some(pk), Some(holder)) =
-                (attribute_text(&item, PK), attribute_text(&item, "lead_id"))
-            {
+            if let (Some(pk), Some(holder)) = (attribute_text(&item, PK), attribute_text(&item, "lead_id")) {
                 if let Ok(holder) = holder.parse() {
                     known_holders.insert(pk, holder);
                 }
@@ -967,10 +835,7 @@ impl LeadStore for DynamoStore {
             for (i, holder) in held {
                 let lead = &leads[i];
                 let holder_is_live = live.contains(&keys::lead(lead.tenant_id, holder).pk);
-                if !holder_is_live
-                    && holder != lead.id
-                    && self.adopt_abandoned_claim(lead, holder, now).await?
-                {
+                if !holder_is_live && holder != lead.id && self.adopt_abandoned_claim(lead, holder, now).await? {
                     claimed.push(i);
                 } else {
                     results[i] = Some(LeadInsert::Duplicate(holder));
@@ -1004,10 +869,7 @@ impl LeadStore for DynamoStore {
     ) -> Result<Page<Lead>, StoreError> {
         let listing = match status {
             None => Listing::index(GSI1, keys::campaign_leads(tenant, campaign)),
-            Some(status) => Listing::index(
-                GSI2,
-                keys::campaign_leads_with_status(tenant, campaign, status),
-            ),
+            Some(status) => Listing::index(GSI2, keys::campaign_leads_with_status(tenant, campaign, status)),
         };
         self.query_page(tenant, listing, page, "lead").await
     }
@@ -1036,8 +898,7 @@ impl LeadStore for DynamoStore {
                 Err(StoreError::VersionConflict)
             };
         }
-        let old_claim =
-            keys::lead_address(previous.tenant_id, previous.campaign_id, &previous.email);
+        let old_claim = keys::lead_address(previous.tenant_id, previous.campaign_id, &previous.email);
         let actions = vec![
             put(&self.table, Self::lead_address_item(lead), IS_NEW, None)?,
             put(&self.table, item, HAS_VERSION, versioned)?,
@@ -1045,12 +906,10 @@ impl LeadStore for DynamoStore {
         ];
         match self.transact(actions).await? {
             TransactOutcome::Committed => Ok(Ok(())),
-            TransactOutcome::ConditionsFailed(failed) if failed[0] => {
-                match self.lead_holder(lead).await? {
-                    Some(holder) => Ok(Err(AlreadyExists(holder))),
-                    None => Err(StoreError::VersionConflict),
-                }
-            }
+            TransactOutcome::ConditionsFailed(failed) if failed[0] => match self.lead_holder(lead).await? {
+                Some(holder) => Ok(Err(AlreadyExists(holder))),
+                None => Err(StoreError::VersionConflict),
+            },
             TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
         }
     }
@@ -1063,10 +922,7 @@ impl LeadStore for DynamoStore {
             delete(
                 &self.table,
                 &claim,
-                Some((
-                    "attribute_not_exists(PK) OR lead_id = :id",
-                    holder_is_this_lead,
-                )),
+                Some(("attribute_not_exists(PK) OR lead_id = :id", holder_is_this_lead)),
             )?,
         ];
         match self.transact(actions).await? {

@@ -114,11 +114,7 @@ pub fn campaign_leads(tenant: TenantId, campaign: CampaignId) -> String {
 }
 
 /// GSI2 key of a lead: its campaign and status.
-pub fn campaign_leads_with_status(
-    tenant: TenantId,
-    campaign: CampaignId,
-    status: LeadStatus,
-) -> String {
+pub fn campaign_leads_with_status(tenant: TenantId, campaign: CampaignId, status: LeadStatus) -> String {
     format!("T#{tenant}#C#{campaign}#LEADS#{status}")
 }
 
@@ -178,9 +174,6 @@ mod tests {
         let a = EmailAddress::parse("Ann@Acme.com").unwrap();
         let b = EmailAddress::parse("ann@acme.com").unwrap();
         assert_eq!(lead_address(t, c, &a), lead_address(t, c, &b));
-        assert_ne!(
-            lead_address(t, c, &a),
-            lead_address(t, CampaignId::generate(), &b)
-        );
+        assert_ne!(lead_address(t, c, &a), lead_address(t, CampaignId::generate(), &b));
     }
 }

@@ -32,10 +32,7 @@ async fn an_admin_creates_lists_and_revokes_keys() {
     );
     assert!(n8n.get("created_at").is_some() && n8n.get("last_used_at").is_some());
     let listing_text = listed.body.to_string();
-    assert!(
-        !listing_text.contains(secret_part),
-        "secrets are never listed"
-    );
+    assert!(!listing_text.contains(secret_part), "secrets are never listed");
     assert!(!listing_text.contains("sha256"), "hashes are never listed");
 
     // The new key works, with either header; revoking it stops it at once.
@@ -81,25 +78,17 @@ async fn roles_limit_what_a_key_may_do() {
     let manager = app.create_key(&tenant, "manager").await;
     let viewer = app.create_key(&tenant, "viewer").await;
     let new_key = json!({"name": "x", "role": "viewer"});
-    app.post("/v1/api-keys", &manager, new_key.clone())
-        .await
-        .problem(403);
-    app.post("/v1/api-keys", &viewer, new_key)
-        .await
-        .problem(403);
+    app.post("/v1/api-keys", &manager, new_key.clone()).await.problem(403);
+    app.post("/v1/api-keys", &viewer, new_key).await.problem(403);
     app.get("/v1/api-keys", &manager).await.problem(403);
     // viewer reads, never writes; manager writes data.
     app.get("/v1/campaigns", &viewer).await.ok(200);
     app.post("/v1/campaigns", &viewer, json!({"name": "x"}))
         .await
         .problem(403);
-    app.post(
-        "/v1/organizations",
-        &viewer,
-        json!({"email_domain": "acme.com"}),
-    )
-    .await
-    .problem(403);
+    app.post("/v1/organizations", &viewer, json!({"email_domain": "acme.com"}))
+        .await
+        .problem(403);
     let campaign = app.create_campaign(&manager, "Q1").await;
     app.post(
         &format!("/v1/campaigns/{campaign}/leads"),
@@ -108,13 +97,9 @@ async fn roles_limit_what_a_key_may_do() {
     )
     .await
     .problem(403);
-    app.post(
-        &format!("/v1/campaigns/{campaign}/activate"),
-        &viewer,
-        json!({}),
-    )
-    .await
-    .problem(403);
+    app.post(&format!("/v1/campaigns/{campaign}/activate"), &viewer, json!({}))
+        .await
+        .problem(403);
     app.delete(&format!("/v1/campaigns/{campaign}"), &viewer)
         .await
         .problem(403);
@@ -126,9 +111,7 @@ async fn roles_limit_what_a_key_may_do() {
 #[tokio::test]
 async fn missing_or_bad_keys_are_401() {
     let app = TestApp::spawn().await;
-    app.call(Method::GET, "/v1/campaigns", None, None)
-        .await
-        .problem(401);
+    app.call(Method::GET, "/v1/campaigns", None, None).await.problem(401);
     app.get("/v1/campaigns", "cck_garbage").await.problem(401);
     let tenant = app.create_tenant("Acme").await;
     let mut tampered = tenant.admin_key.clone();
@@ -136,12 +119,7 @@ async fn missing_or_bad_keys_are_401() {
     tampered.push('x');
     app.get("/v1/campaigns", &tampered).await.problem(401);
     let answer = app.call(Method::GET, "/v1/campaigns", None, None).await;
-    assert!(
-        answer.body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("X-Api-Key")
-    );
+    assert!(answer.body["detail"].as_str().unwrap().contains("X-Api-Key"));
 }
 
 #[tokio::test]
@@ -150,9 +128,7 @@ async fn the_last_admin_key_cannot_be_revoked() {
     let tenant = app.create_tenant("Acme").await;
     let keys = app.get("/v1/api-keys", &tenant.admin_key).await;
     let admin_id = keys.body["items"][0]["id"].as_str().unwrap().to_string();
-    let refused = app
-        .delete(&format!("/v1/api-keys/{admin_id}"), &tenant.admin_key)
-        .await;
+    let refused = app.delete(&format!("/v1/api-keys/{admin_id}"), &tenant.admin_key).await;
     assert!(
         refused.problem(409)["detail"]
             .as_str()
@@ -161,12 +137,8 @@ async fn the_last_admin_key_cannot_be_revoked() {
     );
     // With a second admin key the first can go.
     let second = app.create_key(&tenant, "admin").await;
-    app.delete(&format!("/v1/api-keys/{admin_id}"), &second)
-        .await
-        .ok(204);
-    app.get("/v1/api-keys", &tenant.admin_key)
-        .await
-        .problem(401);
+    app.delete(&format!("/v1/api-keys/{admin_id}"), &second).await.ok(204);
+    app.get("/v1/api-keys", &tenant.admin_key).await.problem(401);
 }
 
 #[tokio::test]
@@ -174,19 +146,11 @@ async fn bad_key_requests_name_the_field() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Acme").await;
     let answer = app
-        .post(
-            "/v1/api-keys",
-            &tenant.admin_key,
-            json!({"name": "x", "role": "owner"}),
-        )
+        .post("/v1/api-keys", &tenant.admin_key, json!({"name": "x", "role": "owner"}))
         .await;
     assert_eq!(answer.problem(422)["errors"][0]["field"], "/role");
     let answer = app
-        .post(
-            "/v1/api-keys",
-            &tenant.admin_key,
-            json!({"name": "", "role": "viewer"}),
-        )
+        .post("/v1/api-keys", &tenant.admin_key, json!({"name": "", "role": "viewer"}))
         .await;
     assert_eq!(answer.problem(422)["errors"][0]["field"], "/name");
 }

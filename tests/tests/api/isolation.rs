@@ -17,11 +17,7 @@ async fn another_tenant_sees_and_changes_nothing() {
         .await
         .id();
     let a_key = app
-        .post(
-            "/v1/api-keys",
-            &a.admin_key,
-            json!({"name": "second", "role": "admin"}),
-        )
+        .post("/v1/api-keys", &a.admin_key, json!({"name": "second", "role": "admin"}))
         .await
         .id();
 
@@ -49,11 +45,7 @@ async fn another_tenant_sees_and_changes_nothing() {
             format!("/v1/campaigns/{campaign}/activate"),
             Some(json!({})),
         ),
-        (
-            Method::POST,
-            format!("/v1/campaigns/{campaign}/pause"),
-            Some(json!({})),
-        ),
+        (Method::POST, format!("/v1/campaigns/{campaign}/pause"), Some(json!({}))),
         (
             Method::POST,
             format!("/v1/campaigns/{campaign}/complete"),
@@ -92,9 +84,7 @@ async fn another_tenant_sees_and_changes_nothing() {
         (Method::DELETE, format!("/v1/api-keys/{a_key}"), None),
     ];
     for (method, path, body) in attempts {
-        let answer = app
-            .call(method.clone(), &path, Some(&b.admin_key), body)
-            .await;
+        let answer = app.call(method.clone(), &path, Some(&b.admin_key), body).await;
         assert_eq!(
             answer.status, 404,
             "{method} {path} answered {} {}",
@@ -105,9 +95,7 @@ async fn another_tenant_sees_and_changes_nothing() {
     // Nothing of A's shows up in B's listings or lookups either.
     let b_leads = app.get("/v1/leads?email=ann@acme.com", &b.admin_key).await;
     assert!(b_leads.ok(200)["items"].as_array().unwrap().is_empty());
-    let b_orgs = app
-        .get("/v1/organizations?email_domain=acme.com", &b.admin_key)
-        .await;
+    let b_orgs = app.get("/v1/organizations?email_domain=acme.com", &b.admin_key).await;
     assert!(b_orgs.ok(200)["items"].as_array().unwrap().is_empty());
     assert!(
         app.get("/v1/campaigns", &b.admin_key).await.ok(200)["items"]

@@ -8,9 +8,7 @@ async fn a_mixed_batch_stores_exactly_the_good_leads() {
     let tenant = app.create_tenant("Acme").await;
     let key = &tenant.admin_key;
     let campaign = app.create_campaign(key, "Q1").await;
-    let existing = app
-        .add_leads(key, &campaign, json!({"email": "old@acme.com"}))
-        .await;
+    let existing = app.add_leads(key, &campaign, json!({"email": "old@acme.com"})).await;
     let existing_id = existing.id();
 
     let answer = app
@@ -30,10 +28,7 @@ async fn a_mixed_batch_stores_exactly_the_good_leads() {
         .await;
     let body = answer.ok(200).clone();
     let results = body["results"].as_array().unwrap();
-    let statuses: Vec<_> = results
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let statuses: Vec<_> = results.iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(
         statuses,
         [
@@ -57,14 +52,8 @@ async fn a_mixed_batch_stores_exactly_the_good_leads() {
     );
     assert_eq!(results[2]["errors"][0]["field"], "/leads/2/email");
     assert_eq!(results[3]["errors"][0]["field"], "/leads/3/score");
-    assert_eq!(
-        results[5]["errors"][0]["field"],
-        "/leads/5/favourite_colour"
-    );
-    assert_eq!(
-        body["summary"],
-        json!({"created": 2, "duplicate": 2, "invalid": 3})
-    );
+    assert_eq!(results[5]["errors"][0]["field"], "/leads/5/favourite_colour");
+    assert_eq!(body["summary"], json!({"created": 2, "duplicate": 2, "invalid": 3}));
 
     let stored = app
         .collect_all(&format!("/v1/campaigns/{campaign}/leads"), key, 100)
@@ -75,10 +64,7 @@ async fn a_mixed_batch_stores_exactly_the_good_leads() {
         .collect();
     emails.sort();
     assert_eq!(emails, ["ann@acme.com", "dan@initech.com", "old@acme.com"]);
-    let ann = stored
-        .iter()
-        .find(|l| l["email"] == "ann@acme.com")
-        .unwrap();
+    let ann = stored.iter().find(|l| l["email"] == "ann@acme.com").unwrap();
     assert_eq!(ann["custom_fields"]["plan"], "pro");
     assert_eq!(ann["personalization"]["icebreaker"], "Saw your talk");
     assert_eq!(ann["status"], "new");
@@ -108,36 +94,20 @@ async fn a_single_lead_is_created_or_refused_on_its_own() {
     let key = &tenant.admin_key;
     let campaign = app.create_campaign(key, "Q1").await;
     let created = app
-        .add_leads(
-            key,
-            &campaign,
-            json!({"email": " Ann@ACME.com ", "job_title": "CTO"}),
-        )
+        .add_leads(key, &campaign, json!({"email": " Ann@ACME.com ", "job_title": "CTO"}))
         .await;
     let lead = created.ok(201).clone();
     assert_eq!(lead["email"], "Ann@acme.com");
     assert_eq!(lead["campaign_id"], campaign.as_str());
-    let duplicate = app
-        .add_leads(key, &campaign, json!({"email": "ann@acme.com"}))
-        .await;
+    let duplicate = app.add_leads(key, &campaign, json!({"email": "ann@acme.com"})).await;
     assert_eq!(duplicate.problem(409)["existing_id"], lead["id"]);
-    let invalid = app
-        .add_leads(key, &campaign, json!({"email": "ann@"}))
-        .await;
+    let invalid = app.add_leads(key, &campaign, json!({"email": "ann@"})).await;
     assert_eq!(invalid.problem(422)["errors"][0]["field"], "/email");
-    let wrong_type = app
-        .add_leads(key, &campaign, json!({"email": ["a@b.co"]}))
-        .await;
+    let wrong_type = app.add_leads(key, &campaign, json!({"email": ["a@b.co"]})).await;
     assert_eq!(wrong_type.problem(422)["errors"][0]["field"], "/email");
-    app.add_leads(key, &campaign, json!("a@b.co"))
-        .await
-        .problem(422);
+    app.add_leads(key, &campaign, json!("a@b.co")).await.problem(422);
     let unknown_campaign = app
-        .add_leads(
-            key,
-            "00000000-0000-0000-0000-000000000000",
-            json!({"email": "a@b.co"}),
-        )
+        .add_leads(key, "00000000-0000-0000-0000-000000000000", json!({"email": "a@b.co"}))
         .await;
     unknown_campaign.problem(404);
 }
@@ -155,9 +125,7 @@ async fn the_same_address_may_be_in_several_campaigns_and_is_found_in_all() {
     app.add_leads(key, &second, json!({"email": "Ann@Acme.com"}))
         .await
         .ok(201);
-    let found = app
-        .collect_all("/v1/leads?email=ANN@acme.com", key, 10)
-        .await;
+    let found = app.collect_all("/v1/leads?email=ANN@acme.com", key, 10).await;
     let campaigns: HashSet<_> = found
         .iter()
         .map(|l| l["campaign_id"].as_str().unwrap().to_string())
@@ -179,9 +147,7 @@ async fn pagination_walks_2500_leads_with_no_gaps_and_no_repeats() {
         let leads: Vec<Value> = (0..count)
             .map(|n| json!({"email": format!("lead{chunk}-{n}@example.com")}))
             .collect();
-        let answer = app
-            .add_leads(key, &campaign, json!({ "leads": leads }))
-            .await;
+        let answer = app.add_leads(key, &campaign, json!({ "leads": leads })).await;
         let body = answer.ok(200);
         assert_eq!(body["summary"]["created"], count);
         created.extend(
@@ -197,10 +163,7 @@ async fn pagination_walks_2500_leads_with_no_gaps_and_no_repeats() {
         let listed = app
             .collect_all(&format!("/v1/campaigns/{campaign}/leads"), key, limit)
             .await;
-        let ids: Vec<_> = listed
-            .iter()
-            .map(|l| l["id"].as_str().unwrap().to_string())
-            .collect();
+        let ids: Vec<_> = listed.iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
         let unique: HashSet<_> = ids.iter().cloned().collect();
         assert_eq!(ids.len(), 2500, "no repeats (limit {limit})");
         assert_eq!(unique, created, "no gaps (limit {limit})");
@@ -222,13 +185,9 @@ async fn more_than_1000_leads_in_one_call_is_refused_whole() {
     let leads: Vec<Value> = (0..1001)
         .map(|n| json!({"email": format!("l{n}@example.com")}))
         .collect();
-    let answer = app
-        .add_leads(key, &campaign, json!({ "leads": leads }))
-        .await;
+    let answer = app.add_leads(key, &campaign, json!({ "leads": leads })).await;
     assert_eq!(answer.problem(422)["errors"][0]["field"], "/leads");
-    let listed = app
-        .get(&format!("/v1/campaigns/{campaign}/leads"), key)
-        .await;
+    let listed = app.get(&format!("/v1/campaigns/{campaign}/leads"), key).await;
     assert!(listed.ok(200)["items"].as_array().unwrap().is_empty());
 }
 
@@ -239,11 +198,7 @@ async fn an_oversized_body_is_413() {
     let campaign = app.create_campaign(&tenant.admin_key, "Q1").await;
     let huge = "x".repeat(api::MAX_BODY_BYTES + 1);
     let answer = app
-        .add_leads(
-            &tenant.admin_key,
-            &campaign,
-            json!({"email": "a@b.co", "notes": huge}),
-        )
+        .add_leads(&tenant.admin_key, &campaign, json!({"email": "a@b.co", "notes": huge}))
         .await;
     answer.problem(413);
 }
@@ -256,11 +211,7 @@ async fn leads_are_filtered_by_status_updated_and_deleted() {
     let campaign = app.create_campaign(key, "Q1").await;
     let org = app.create_organization(key, "acme.com").await;
     let ann = app
-        .add_leads(
-            key,
-            &campaign,
-            json!({"email": "ann@acme.com", "organization_id": org}),
-        )
+        .add_leads(key, &campaign, json!({"email": "ann@acme.com", "organization_id": org}))
         .await
         .id();
     let bob = app
@@ -279,10 +230,7 @@ async fn leads_are_filtered_by_status_updated_and_deleted() {
     assert_eq!(patched["status"], "interested");
     assert_eq!(patched["score"], 80);
     let interested = app
-        .get(
-            &format!("/v1/campaigns/{campaign}/leads?status=interested"),
-            key,
-        )
+        .get(&format!("/v1/campaigns/{campaign}/leads?status=interested"), key)
         .await;
     let items = interested.ok(200)["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 1);
@@ -294,19 +242,11 @@ async fn leads_are_filtered_by_status_updated_and_deleted() {
 
     // Changing the email to one the campaign already has is a conflict naming the holder.
     let clash = app
-        .patch(
-            &format!("/v1/leads/{ann}"),
-            key,
-            json!({"email": "BOB@acme.com"}),
-        )
+        .patch(&format!("/v1/leads/{ann}"), key, json!({"email": "BOB@acme.com"}))
         .await;
     assert_eq!(clash.problem(409)["existing_id"], bob.as_str());
     let moved = app
-        .patch(
-            &format!("/v1/leads/{ann}"),
-            key,
-            json!({"email": "ann@acme.io"}),
-        )
+        .patch(&format!("/v1/leads/{ann}"), key, json!({"email": "ann@acme.io"}))
         .await;
     assert_eq!(moved.ok(200)["email"], "ann@acme.io");
     // The old address is free again in this campaign.
@@ -329,19 +269,12 @@ async fn leads_are_filtered_by_status_updated_and_deleted() {
             json!({"organization_id": "00000000-0000-0000-0000-000000000000"}),
         )
         .await;
-    assert_eq!(
-        unknown_org.problem(422)["errors"][0]["field"],
-        "/organization_id"
-    );
+    assert_eq!(unknown_org.problem(422)["errors"][0]["field"], "/organization_id");
 
     // Unsubscribed is final.
-    app.patch(
-        &format!("/v1/leads/{bob}"),
-        key,
-        json!({"status": "unsubscribed"}),
-    )
-    .await
-    .ok(200);
+    app.patch(&format!("/v1/leads/{bob}"), key, json!({"status": "unsubscribed"}))
+        .await
+        .ok(200);
     app.patch(&format!("/v1/leads/{bob}"), key, json!({"status": "new"}))
         .await
         .problem(409);

@@ -12,8 +12,7 @@ async fn health_needs_no_key() {
 async fn the_served_openapi_document_is_the_committed_one() {
     let app = TestApp::spawn().await;
     let answer = app.call(Method::GET, "/v1/openapi.json", None, None).await;
-    let committed: serde_json::Value =
-        serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
     assert_eq!(answer.ok(200), &committed);
 }
 
@@ -21,9 +20,7 @@ async fn the_served_openapi_document_is_the_committed_one() {
 async fn unknown_routes_and_methods_answer_problem_json() {
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Acme").await;
-    app.get("/v1/nothing-here", &tenant.admin_key)
-        .await
-        .problem(404);
+    app.get("/v1/nothing-here", &tenant.admin_key).await.problem(404);
     app.call(Method::PUT, "/v1/campaigns", Some(&tenant.admin_key), None)
         .await
         .problem(405);

@@ -20,24 +20,16 @@ async fn organisations_are_unique_per_email_domain() {
     let id = created.id();
 
     let again = app
-        .post(
-            "/v1/organizations",
-            key,
-            json!({"email_domain": "globex.com"}),
-        )
+        .post("/v1/organizations", key, json!({"email_domain": "globex.com"}))
         .await;
     let problem = again.problem(409);
     assert_eq!(problem["existing_id"], id.as_str());
 
-    let found = app
-        .get("/v1/organizations?email_domain=GLOBEX.com", key)
-        .await;
+    let found = app.get("/v1/organizations?email_domain=GLOBEX.com", key).await;
     let items = found.ok(200)["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["id"], id.as_str());
-    let none = app
-        .get("/v1/organizations?email_domain=initech.com", key)
-        .await;
+    let none = app.get("/v1/organizations?email_domain=initech.com", key).await;
     assert!(none.ok(200)["items"].as_array().unwrap().is_empty());
 
     // Another tenant may have the same domain.
@@ -75,23 +67,13 @@ async fn changing_the_domain_moves_the_claim() {
         .await;
     assert_eq!(moved.ok(200)["email_domain"], "globex.io");
     // The old domain is free again, the new one is held.
-    app.post(
-        "/v1/organizations",
-        key,
-        json!({"email_domain": "globex.com"}),
-    )
-    .await
-    .ok(201);
-    app.post(
-        "/v1/organizations",
-        key,
-        json!({"email_domain": "globex.io"}),
-    )
-    .await
-    .problem(409);
-    let found = app
-        .get("/v1/organizations?email_domain=globex.io", key)
-        .await;
+    app.post("/v1/organizations", key, json!({"email_domain": "globex.com"}))
+        .await
+        .ok(201);
+    app.post("/v1/organizations", key, json!({"email_domain": "globex.io"}))
+        .await
+        .problem(409);
+    let found = app.get("/v1/organizations?email_domain=globex.io", key).await;
     assert_eq!(found.ok(200)["items"][0]["industry"], "Manufacturing");
 }
 
@@ -102,34 +84,20 @@ async fn organisations_are_listed_read_and_deleted() {
     let key = &tenant.admin_key;
     let mut ids = Vec::new();
     for n in 0..5 {
-        ids.push(
-            app.create_organization(key, &format!("company{n}.com"))
-                .await,
-        );
+        ids.push(app.create_organization(key, &format!("company{n}.com")).await);
     }
     let all = app.collect_all("/v1/organizations", key, 2).await;
-    let listed: Vec<_> = all
-        .iter()
-        .map(|o| o["id"].as_str().unwrap().to_string())
-        .collect();
+    let listed: Vec<_> = all.iter().map(|o| o["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(listed, ids);
-    app.get(&format!("/v1/organizations/{}", ids[0]), key)
-        .await
-        .ok(200);
-    app.delete(&format!("/v1/organizations/{}", ids[0]), key)
-        .await
-        .ok(204);
+    app.get(&format!("/v1/organizations/{}", ids[0]), key).await.ok(200);
+    app.delete(&format!("/v1/organizations/{}", ids[0]), key).await.ok(204);
     app.get(&format!("/v1/organizations/{}", ids[0]), key)
         .await
         .problem(404);
     // Its domain can be used again.
-    app.post(
-        "/v1/organizations",
-        key,
-        json!({"email_domain": "company0.com"}),
-    )
-    .await
-    .ok(201);
+    app.post("/v1/organizations", key, json!({"email_domain": "company0.com"}))
+        .await
+        .ok(201);
 }
 
 #[tokio::test]

@@ -33,9 +33,7 @@ async fn resources_added_to_the_template_appear_locally() {
     );
     let template = devstack::Template::parse(&extended).unwrap();
     let prefix = unique_prefix();
-    let stack = devstack::provision(&config, &template, &prefix)
-        .await
-        .unwrap();
+    let stack = devstack::provision(&config, &template, &prefix).await.unwrap();
 
     let mut expected_tables: Vec<String> = project_template()
         .resources()
@@ -44,16 +42,11 @@ async fn resources_added_to_the_template_appear_locally() {
         .collect();
     expected_tables.push(format!("{prefix}ExtraTable"));
     for table in &expected_tables {
-        assert!(
-            table_exists(&config, table).await,
-            "{table} was not created"
-        );
+        assert!(table_exists(&config, table).await, "{table} was not created");
     }
 
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let queue = stack
-        .queue_url("ExtraQueue")
-        .expect("the queue was provisioned");
+    let queue = stack.queue_url("ExtraQueue").expect("the queue was provisioned");
     let attributes = sqs
         .get_queue_attributes()
         .queue_url(queue)
@@ -67,22 +60,15 @@ async fn resources_added_to_the_template_appear_locally() {
         "45"
     );
     let redrive = &attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy];
-    assert!(
-        redrive.contains(&format!("{prefix}ExtraDeadLetters")),
-        "{redrive}"
-    );
+    assert!(redrive.contains(&format!("{prefix}ExtraDeadLetters")), "{redrive}");
 
     // The function's environment resolves against what was provisioned.
-    let (environment, unresolved) = stack
-        .function_environment(&template, "ApiFunction")
-        .unwrap();
+    let (environment, unresolved) = stack.function_environment(&template, "ApiFunction").unwrap();
     assert_eq!(environment["TABLE_NAME"], format!("{prefix}MainTable"));
     assert!(unresolved.contains(&"OPERATOR_KEY_SECRET_ARN".to_string()));
 
     // Provisioning twice (make dev run twice against one emulator) is harmless.
-    devstack::provision(&config, &template, &prefix)
-        .await
-        .unwrap();
+    devstack::provision(&config, &template, &prefix).await.unwrap();
 }
 
 async fn table_exists(config: &aws_config::SdkConfig, name: &str) -> bool {

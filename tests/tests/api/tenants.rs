@@ -6,11 +6,7 @@ use serde_json::json;
 async fn the_operator_creates_a_tenant_with_a_working_admin_key() {
     let app = TestApp::spawn().await;
     let answer = app
-        .post(
-            "/v1/tenants",
-            &app.operator_key,
-            json!({"name": "  Acme Agency "}),
-        )
+        .post("/v1/tenants", &app.operator_key, json!({"name": "  Acme Agency "}))
         .await;
     let body = answer.ok(201);
     assert_eq!(body["name"], "Acme Agency");
@@ -32,35 +28,25 @@ async fn the_operator_creates_a_tenant_with_a_working_admin_key() {
 async fn creating_a_tenant_needs_the_operator_key() {
     let app = TestApp::spawn().await;
     let body = json!({"name": "Acme"});
-    let none = app
-        .call(Method::POST, "/v1/tenants", None, Some(body.clone()))
-        .await;
+    let none = app.call(Method::POST, "/v1/tenants", None, Some(body.clone())).await;
     none.problem(401);
     app.post("/v1/tenants", "cco_not-the-key", body.clone())
         .await
         .problem(401);
     let tenant = app.create_tenant("Acme").await;
     // A valid tenant key is known but not allowed here.
-    app.post("/v1/tenants", &tenant.admin_key, body)
-        .await
-        .problem(403);
+    app.post("/v1/tenants", &tenant.admin_key, body).await.problem(403);
 }
 
 #[tokio::test]
 async fn bad_tenant_input_is_refused_with_the_field() {
     let app = TestApp::spawn().await;
-    let blank = app
-        .post("/v1/tenants", &app.operator_key, json!({"name": "   "}))
-        .await;
+    let blank = app.post("/v1/tenants", &app.operator_key, json!({"name": "   "})).await;
     assert_eq!(blank.problem(422)["errors"][0]["field"], "/name");
     let missing = app.post("/v1/tenants", &app.operator_key, json!({})).await;
     assert_eq!(missing.problem(422)["errors"][0]["field"], "/");
     let unknown = app
-        .post(
-            "/v1/tenants",
-            &app.operator_key,
-            json!({"name": "A", "plan": "gold"}),
-        )
+        .post("/v1/tenants", &app.operator_key, json!({"name": "A", "plan": "gold"}))
         .await;
     assert_eq!(unknown.problem(422)["errors"][0]["field"], "/plan");
     let response = app
@@ -80,19 +66,12 @@ async fn a_tenant_key_reads_only_its_own_tenant() {
     let app = TestApp::spawn().await;
     let a = app.create_tenant("A").await;
     let b = app.create_tenant("B").await;
-    app.get(&format!("/v1/tenants/{}", a.id), &a.admin_key)
-        .await
-        .ok(200);
+    app.get(&format!("/v1/tenants/{}", a.id), &a.admin_key).await.ok(200);
     app.get(&format!("/v1/tenants/{}", a.id), &b.admin_key)
         .await
         .problem(404);
-    app.get(
-        "/v1/tenants/00000000-0000-0000-0000-000000000000",
-        &app.operator_key,
-    )
-    .await
-    .problem(404);
-    app.get("/v1/tenants/not-an-id", &app.operator_key)
+    app.get("/v1/tenants/00000000-0000-0000-0000-000000000000", &app.operator_key)
         .await
         .problem(404);
+    app.get("/v1/tenants/not-an-id", &app.operator_key).await.problem(404);
 }

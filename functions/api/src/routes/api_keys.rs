@@ -1,12 +1,11 @@
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, QueryParams, path_id};
 use crate::problem::Problem;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use cc_domain::DomainError;
 use cc_domain::api_key::{ApiKeyView, NewApiKey, Role};
 use cc_domain::ids::ApiKeyId;
 use cc_domain::operations::auth;
@@ -79,9 +78,7 @@ pub async fn list_api_keys(
     QueryParams(params): QueryParams<PageParams>,
 ) -> Result<Json<Page<ApiKeyView>>, Problem> {
     let page = PageRequest::parse(params.cursor, params.limit)?;
-    Ok(Json(
-        auth::list_keys(state.store.as_ref(), &caller, &page).await?,
-    ))
+    Ok(Json(auth::list_keys(state.store.as_ref(), &caller, &page).await?))
 }
 
 /// Revoke an API key at once (admin). The last admin key cannot be revoked.
@@ -93,9 +90,7 @@ pub async fn revoke_api_key(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let id: ApiKeyId = id
-        .parse()
-        .map_err(|_| DomainError::NotFound { entity: "api key" })?;
+    let id: ApiKeyId = path_id(&id, "api key")?;
     auth::revoke_key(state.store.as_ref(), &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

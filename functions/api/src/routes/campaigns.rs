@@ -1,6 +1,6 @@
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, QueryParams, path_id};
 use crate::problem::Problem;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,9 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/campaigns", get(list_campaigns).post(create_campaign))
         .route(
             "/v1/campaigns/{id}",
-            get(get_campaign)
-                .patch(update_campaign)
-                .delete(delete_campaign),
+            get(get_campaign).patch(update_campaign).delete(delete_campaign),
         )
         .route("/v1/campaigns/{id}/activate", post(activate_campaign))
         .route("/v1/campaigns/{id}/pause", post(pause_campaign))
@@ -29,9 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/campaigns/{id}/archive", post(archive_campaign))
 }
 
-pub(crate) fn campaign_id(raw: &str) -> Result<CampaignId, Problem> {
-    raw.parse()
-        .map_err(|_| DomainError::NotFound { entity: "campaign" }.into())
+pub(crate) fn campaign_id(raw: &str) -> Result<CampaignId, DomainError> {
+    path_id(raw, "campaign")
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -100,14 +97,7 @@ pub async fn update_campaign(
     JsonBody(patch): JsonBody<CampaignPatch>,
 ) -> Result<Json<Campaign>, Problem> {
     Ok(Json(
-        campaigns::update(
-            state.store.as_ref(),
-            &caller,
-            campaign_id(&id)?,
-            patch,
-            Utc::now(),
-        )
-        .await?,
+        campaigns::update(state.store.as_ref(), &caller, campaign_id(&id)?, patch, Utc::now()).await?,
     ))
 }
 
@@ -130,14 +120,8 @@ async fn transition(
     id: String,
     action: CampaignAction,
 ) -> Result<Json<Campaign>, Problem> {
-    let campaign = campaigns::transition(
-        state.store.as_ref(),
-        &caller.0,
-        campaign_id(&id)?,
-        action,
-        Utc::now(),
-    )
-    .await?;
+    let campaign =
+        campaigns::transition(state.store.as_ref(), &caller.0, campaign_id(&id)?, action, Utc::now()).await?;
     Ok(Json(campaign))
 }
 

@@ -1,7 +1,7 @@
 use super::campaigns::campaign_id;
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{JsonBody, QueryParams, json_value};
+use crate::extract::{JsonBody, QueryParams, json_value, path_id};
 use crate::problem::Problem;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -19,20 +19,13 @@ use serde_json::Value;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v1/campaigns/{id}/leads",
-            get(list_campaign_leads).post(add_leads),
-        )
+        .route("/v1/campaigns/{id}/leads", get(list_campaign_leads).post(add_leads))
         .route("/v1/leads", get(find_leads))
-        .route(
-            "/v1/leads/{id}",
-            get(get_lead).patch(update_lead).delete(delete_lead),
-        )
+        .route("/v1/leads/{id}", get(get_lead).patch(update_lead).delete(delete_lead))
 }
 
-fn lead_id(raw: &str) -> Result<LeadId, Problem> {
-    raw.parse()
-        .map_err(|_| DomainError::NotFound { entity: "lead" }.into())
+fn lead_id(raw: &str) -> Result<LeadId, DomainError> {
+    path_id(raw, "lead")
 }
 
 /// The bulk form of `POST /v1/campaigns/{id}/leads` (documentation only: the
@@ -89,37 +82,21 @@ pub async fn add_leads(
             Some(Value::Array(items)) if object.is_empty() => (items, Addressing::Batch),
             Some(Value::Array(_)) => {
                 let extra = object.keys().next().cloned().unwrap_or_default();
-                return Err(DomainError::invalid(
-                    format!("/{extra}"),
-                    "unknown field; send {\"leads\": [...]}",
-                )
-                .into());
+                return Err(DomainError::invalid(format!("/{extra}"), "unknown field; send {\"leads\": [...]}").into());
             }
             _ => return Err(DomainError::invalid("/leads", "must be an array of leads").into()),
         },
         single @ Value::Object(_) => (vec![single], Addressing::Single),
         _ => {
-            return Err(DomainError::invalid(
-                "/",
-                "send a lead object, an array of leads or {\"leads\": [...]}",
-            )
-            .into());
+            return Err(
+                DomainError::invalid("/", "send a lead object, an array of leads or {\"leads\": [...]}").into(),
+            );
         }
     };
-    let outcomes = leads::add(
-        state.store.as_ref(),
-        &caller,
-        campaign,
-        items,
-        addressing,
-        Utc::now(),
-    )
-    .await?;
+    let outcomes = leads::add(state.store.as_ref(), &caller, campaign, items, addressing, Utc::now()).await?;
     if addressing == Addressing::Single {
         return match outcomes.into_iter().next() {
-            Some(LeadOutcome::Created(lead)) => {
-                Ok((StatusCode::CREATED, Json(*lead)).into_response())
-            }
+            Some(LeadOutcome::Created(lead)) => Ok((StatusCode::CREATED, Json(*lead)).into_response()),
             Some(LeadOutcome::Duplicate(existing)) => Err(DomainError::Conflict {
                 message: format!("lead {existing} of this campaign already has this email"),
                 existing_id: Some(existing.to_string()),
@@ -172,14 +149,7 @@ pub async fn list_campaign_leads(
     let campaign = campaign_id(&id)?;
     let page = PageRequest::parse(params.cursor, params.limit)?;
     Ok(Json(
-        leads::list_in_campaign(
-            state.store.as_ref(),
-            &caller,
-            campaign,
-            params.status,
-            &page,
-        )
-        .await?,
+        leads::list_in_campaign(state.store.as_ref(), &caller, campaign, params.status, &page).await?,
     ))
 }
 
@@ -214,9 +184,7 @@ pub async fn get_lead(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Lead>, Problem> {
-    Ok(Json(
-        leads::get(state.store.as_ref(), &caller, lead_id(&id)?).await?,
-    ))
+    Ok(Json(leads::get(state.store.as_ref(), &caller, lead_id(&id)?).await?))
 }
 
 /// Change a lead; `custom_fields` and `personalization` are merged (RFC 7396).
@@ -230,14 +198,7 @@ pub async fn update_lead(
     JsonBody(patch): JsonBody<LeadPatch>,
 ) -> Result<Json<Lead>, Problem> {
     Ok(Json(
-        leads::update(
-            state.store.as_ref(),
-            &caller,
-            lead_id(&id)?,
-            patch,
-            Utc::now(),
-        )
-        .await?,
+        leads::update(state.store.as_ref(), &caller, lead_id(&id)?, patch, Utc::now()).await?,
     ))
 }
 

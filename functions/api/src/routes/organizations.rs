@@ -1,6 +1,6 @@
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, QueryParams, path_id};
 use crate::problem::Problem;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,10 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v1/organizations",
-            get(list_organizations).post(create_organization),
-        )
+        .route("/v1/organizations", get(list_organizations).post(create_organization))
         .route(
             "/v1/organizations/{id}",
             get(get_organization)
@@ -28,13 +25,8 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn organization_id(raw: &str) -> Result<OrganizationId, Problem> {
-    raw.parse().map_err(|_| {
-        DomainError::NotFound {
-            entity: "organization",
-        }
-        .into()
-    })
+fn organization_id(raw: &str) -> Result<OrganizationId, DomainError> {
+    path_id(raw, "organization")
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -61,8 +53,7 @@ pub async fn create_organization(
     Caller(caller): Caller,
     JsonBody(input): JsonBody<NewOrganization>,
 ) -> Result<(StatusCode, Json<Organization>), Problem> {
-    let organization =
-        organizations::create(state.store.as_ref(), &caller, input, Utc::now()).await?;
+    let organization = organizations::create(state.store.as_ref(), &caller, input, Utc::now()).await?;
     Ok((StatusCode::CREATED, Json(organization)))
 }
 

@@ -1,6 +1,6 @@
 use crate::AppState;
 use crate::auth::{Operator, OperatorOrCaller};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, path_id};
 use crate::problem::Problem;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -62,9 +62,7 @@ pub async fn get_tenant(
     caller: OperatorOrCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Tenant>, Problem> {
-    let id: TenantId = id
-        .parse()
-        .map_err(|_| DomainError::NotFound { entity: "tenant" })?;
+    let id: TenantId = path_id(&id, "tenant")?;
     if let OperatorOrCaller::Tenant(principal) = caller {
         if principal.tenant_id != id {
             return Err(DomainError::NotFound { entity: "tenant" }.into());

@@ -21,16 +21,9 @@ pub async fn create(
     Ok(campaign)
 }
 
-pub async fn get(
-    store: &dyn Store,
-    caller: &Principal,
-    id: CampaignId,
-) -> Result<Campaign, DomainError> {
+pub async fn get(store: &dyn Store, caller: &Principal, id: CampaignId) -> Result<Campaign, DomainError> {
     caller.require(Capability::Read)?;
-    store
-        .get_campaign(caller.tenant_id, id)
-        .await?
-        .ok_or(NOT_FOUND)
+    store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)
 }
 
 pub async fn list(
@@ -52,10 +45,7 @@ pub async fn update(
 ) -> Result<Campaign, DomainError> {
     caller.require(Capability::WriteData)?;
     with_optimistic_retry(|| async {
-        let mut campaign = store
-            .get_campaign(caller.tenant_id, id)
-            .await?
-            .ok_or(NOT_FOUND)?;
+        let mut campaign = store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
         let expected = campaign.version;
         campaign.apply(patch.clone(), now)?;
         store.replace_campaign(&campaign, expected).await?;
@@ -73,10 +63,7 @@ pub async fn transition(
 ) -> Result<Campaign, DomainError> {
     caller.require(Capability::WriteData)?;
     with_optimistic_retry(|| async {
-        let mut campaign = store
-            .get_campaign(caller.tenant_id, id)
-            .await?
-            .ok_or(NOT_FOUND)?;
+        let mut campaign = store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
         let expected = campaign.version;
         campaign.transition(action, now)?;
         store.replace_campaign(&campaign, expected).await?;
@@ -87,16 +74,9 @@ pub async fn transition(
 
 /// Deletes a campaign that has no leads; one with leads must be archived
 /// (its leads and their history stay) or emptied first.
-pub async fn delete(
-    store: &dyn Store,
-    caller: &Principal,
-    id: CampaignId,
-) -> Result<(), DomainError> {
+pub async fn delete(store: &dyn Store, caller: &Principal, id: CampaignId) -> Result<(), DomainError> {
     caller.require(Capability::WriteData)?;
-    store
-        .get_campaign(caller.tenant_id, id)
-        .await?
-        .ok_or(NOT_FOUND)?;
+    store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
     if store.campaign_has_leads(caller.tenant_id, id).await? {
         return Err(DomainError::Conflict {
             message: "the campaign has leads; archive it instead, or delete its leads first".into(),

@@ -125,12 +125,10 @@ pub async fn add(
         .map(|(index, value)| {
             let base = addressing.base(index);
             match input::decode::<NewLead>(value, &base) {
-                Ok(new_lead) => {
-                    match Lead::create(caller.tenant_id, campaign_id, new_lead, &base, now) {
-                        Ok(lead) => LeadOutcome::Created(Box::new(lead)),
-                        Err(errors) => LeadOutcome::Invalid(errors),
-                    }
-                }
+                Ok(new_lead) => match Lead::create(caller.tenant_id, campaign_id, new_lead, &base, now) {
+                    Ok(lead) => LeadOutcome::Created(Box::new(lead)),
+                    Err(errors) => LeadOutcome::Invalid(errors),
+                },
                 Err(error) => LeadOutcome::Invalid(vec![error]),
             }
         })
@@ -187,11 +185,7 @@ async fn reject_unknown_organizations(
         .collect();
     let mut missing = HashSet::new();
     for id in wanted {
-        if store
-            .get_organization(caller.tenant_id, id)
-            .await?
-            .is_none()
-        {
+        if store.get_organization(caller.tenant_id, id).await?.is_none() {
             missing.insert(id);
         }
     }
@@ -199,8 +193,7 @@ async fn reject_unknown_organizations(
         if let LeadOutcome::Created(lead) = outcome {
             if lead.organization_id.is_some_and(|id| missing.contains(&id)) {
                 let field = format!("{}/organization_id", addressing.base(index));
-                *outcome =
-                    LeadOutcome::Invalid(vec![FieldError::new(field, "no such organization")]);
+                *outcome = LeadOutcome::Invalid(vec![FieldError::new(field, "no such organization")]);
             }
         }
     }
@@ -238,9 +231,7 @@ pub async fn find_by_email(
 ) -> Result<Page<Lead>, DomainError> {
     caller.require(Capability::Read)?;
     let email = EmailAddress::parse(email).map_err(|e| DomainError::invalid("email", e))?;
-    Ok(store
-        .find_leads_by_email(caller.tenant_id, &email, page)
-        .await?)
+    Ok(store.find_leads_by_email(caller.tenant_id, &email, page).await?)
 }
 
 pub async fn update(
@@ -252,22 +243,12 @@ pub async fn update(
 ) -> Result<Lead, DomainError> {
     caller.require(Capability::WriteData)?;
     if let input::Patch::Value(org) = patch.organization_id {
-        if store
-            .get_organization(caller.tenant_id, org)
-            .await?
-            .is_none()
-        {
-            return Err(DomainError::invalid(
-                "/organization_id",
-                "no such organization",
-            ));
+        if store.get_organization(caller.tenant_id, org).await?.is_none() {
+            return Err(DomainError::invalid("/organization_id", "no such organization"));
         }
     }
     with_optimistic_retry(|| async {
-        let previous = store
-            .get_lead(caller.tenant_id, id)
-            .await?
-            .ok_or(NOT_FOUND)?;
+        let previous = store.get_lead(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
         let mut lead = previous.clone();
         lead.apply(patch.clone(), now)?;
         store
@@ -284,10 +265,7 @@ pub async fn update(
 
 pub async fn delete(store: &dyn Store, caller: &Principal, id: LeadId) -> Result<(), DomainError> {
     caller.require(Capability::WriteData)?;
-    let lead = store
-        .get_lead(caller.tenant_id, id)
-        .await?
-        .ok_or(NOT_FOUND)?;
+    let lead = store.get_lead(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
     store.delete_lead(&lead).await?;
     Ok(())
 }

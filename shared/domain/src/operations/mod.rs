@@ -51,18 +51,10 @@ mod tests {
     }
 
     async fn admin(store: &dyn Store) -> (Principal, String) {
-        let (_, key) = tenants::create_tenant(
-            store,
-            NewTenant {
-                name: "Acme".into(),
-            },
-            now(),
-        )
-        .await
-        .unwrap();
-        let principal = auth::authenticate(store, key.secret.expose(), now())
+        let (_, key) = tenants::create_tenant(store, NewTenant { name: "Acme".into() }, now())
             .await
             .unwrap();
+        let principal = auth::authenticate(store, key.secret.expose(), now()).await.unwrap();
         (principal, key.secret.expose().to_string())
     }
 
@@ -72,10 +64,7 @@ mod tests {
             description: None,
             settings: Default::default(),
         };
-        campaigns::create(store, caller, input, now())
-            .await
-            .unwrap()
-            .id
+        campaigns::create(store, caller, input, now()).await.unwrap().id
     }
 
     #[tokio::test]
@@ -109,15 +98,9 @@ mod tests {
         .await
         .unwrap();
         assert!(matches!(again[0], LeadOutcome::Duplicate(id) if id == first.id));
-        let listed = leads::list_in_campaign(
-            &store,
-            &caller,
-            campaign,
-            None,
-            &crate::page::PageRequest::first(10),
-        )
-        .await
-        .unwrap();
+        let listed = leads::list_in_campaign(&store, &caller, campaign, None, &crate::page::PageRequest::first(10))
+            .await
+            .unwrap();
         assert_eq!(listed.items.len(), 2);
     }
 
@@ -152,10 +135,7 @@ mod tests {
             now(),
         )
         .await;
-        assert!(matches!(
-            refused,
-            Err(DomainError::InvalidTransition { .. })
-        ));
+        assert!(matches!(refused, Err(DomainError::InvalidTransition { .. })));
     }
 
     #[tokio::test]
@@ -173,9 +153,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let viewer_principal = auth::authenticate(&store, viewer.secret.expose(), now())
-            .await
-            .unwrap();
+        let viewer_principal = auth::authenticate(&store, viewer.secret.expose(), now()).await.unwrap();
         assert!(matches!(
             auth::issue_key(
                 &store,
@@ -189,9 +167,7 @@ mod tests {
             .await,
             Err(DomainError::Forbidden { .. })
         ));
-        auth::revoke_key(&store, &caller, viewer.record.id)
-            .await
-            .unwrap();
+        auth::revoke_key(&store, &caller, viewer.record.id).await.unwrap();
         assert!(matches!(
             auth::authenticate(&store, viewer.secret.expose(), now()).await,
             Err(DomainError::InvalidCredentials)
@@ -200,11 +176,7 @@ mod tests {
             auth::revoke_key(&store, &caller, caller.key_id).await,
             Err(DomainError::Conflict { .. })
         ));
-        assert!(
-            auth::authenticate(&store, &admin_secret, now())
-                .await
-                .is_ok()
-        );
+        assert!(auth::authenticate(&store, &admin_secret, now()).await.is_ok());
     }
 
     #[tokio::test]

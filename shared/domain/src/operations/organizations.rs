@@ -8,9 +8,7 @@ use crate::page::{Page, PageRequest};
 use crate::ports::{AlreadyExists, Store};
 use chrono::{DateTime, Utc};
 
-const NOT_FOUND: DomainError = DomainError::NotFound {
-    entity: "organization",
-};
+const NOT_FOUND: DomainError = DomainError::NotFound { entity: "organization" };
 
 fn domain_taken(existing: OrganizationId) -> DomainError {
     DomainError::Conflict {
@@ -34,16 +32,9 @@ pub async fn create(
     Ok(organization)
 }
 
-pub async fn get(
-    store: &dyn Store,
-    caller: &Principal,
-    id: OrganizationId,
-) -> Result<Organization, DomainError> {
+pub async fn get(store: &dyn Store, caller: &Principal, id: OrganizationId) -> Result<Organization, DomainError> {
     caller.require(Capability::Read)?;
-    store
-        .get_organization(caller.tenant_id, id)
-        .await?
-        .ok_or(NOT_FOUND)
+    store.get_organization(caller.tenant_id, id).await?.ok_or(NOT_FOUND)
 }
 
 /// Lists organisations, or finds the one with an exact email domain.
@@ -56,11 +47,8 @@ pub async fn list(
     caller.require(Capability::Read)?;
     match email_domain {
         Some(raw) => {
-            let domain =
-                EmailDomain::parse(raw).map_err(|e| DomainError::invalid("email_domain", e))?;
-            let found = store
-                .find_organization_by_domain(caller.tenant_id, &domain)
-                .await?;
+            let domain = EmailDomain::parse(raw).map_err(|e| DomainError::invalid("email_domain", e))?;
+            let found = store.find_organization_by_domain(caller.tenant_id, &domain).await?;
             Ok(Page {
                 items: found.into_iter().collect(),
                 next_cursor: None,
@@ -79,10 +67,7 @@ pub async fn update(
 ) -> Result<Organization, DomainError> {
     caller.require(Capability::WriteData)?;
     with_optimistic_retry(|| async {
-        let previous = store
-            .get_organization(caller.tenant_id, id)
-            .await?
-            .ok_or(NOT_FOUND)?;
+        let previous = store.get_organization(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
         let mut organization = previous.clone();
         organization.apply(patch.clone(), now)?;
         store
@@ -94,16 +79,9 @@ pub async fn update(
     .await
 }
 
-pub async fn delete(
-    store: &dyn Store,
-    caller: &Principal,
-    id: OrganizationId,
-) -> Result<(), DomainError> {
+pub async fn delete(store: &dyn Store, caller: &Principal, id: OrganizationId) -> Result<(), DomainError> {
     caller.require(Capability::WriteData)?;
-    let organization = store
-        .get_organization(caller.tenant_id, id)
-        .await?
-        .ok_or(NOT_FOUND)?;
+    let organization = store.get_organization(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
     store.delete_organization(&organization).await?;
     Ok(())
 }

@@ -12,20 +12,14 @@ pub async fn create_tenant(
     input: NewTenant,
     now: DateTime<Utc>,
 ) -> Result<(Tenant, IssuedKey), DomainError> {
-    let name = input::required_text(&input.name, MAX_TENANT_NAME)
-        .map_err(|m| DomainError::invalid("/name", m))?;
+    let name = input::required_text(&input.name, MAX_TENANT_NAME).map_err(|m| DomainError::invalid("/name", m))?;
     let tenant = Tenant {
         id: TenantId::generate(),
         name,
         created_at: now,
         updated_at: now,
     };
-    let key = IssuedKey::generate(
-        tenant.id,
-        "admin (created with the tenant)".into(),
-        Role::Admin,
-        now,
-    );
+    let key = IssuedKey::generate(tenant.id, "admin (created with the tenant)".into(), Role::Admin, now);
     store.create_tenant(&tenant, &key.record).await?;
     Ok((tenant, key))
 }
