@@ -157,26 +157,17 @@ impl Campaign {
 
     pub fn apply(&mut self, patch: CampaignPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
         let mut problems = Problems::at("");
-        match patch.name {
-            Patch::Absent => {}
-            Patch::Null => problems.add("name", "must not be empty"),
-            Patch::Value(name) => {
-                if let Some(name) = problems.check("name", input::required_text(&name, MAX_NAME)) {
-                    self.name = name;
-                }
-            }
-        }
+        problems.check(
+            "name",
+            patch
+                .name
+                .apply_required(&mut self.name, |name| input::required_text(&name, MAX_NAME)),
+        );
         problems.check(
             "description",
             input::patch_text(&mut self.description, patch.description, MAX_DESCRIPTION),
         );
-        if let Some(settings) = patch.settings {
-            let mut merged = self.settings.clone();
-            input::merge_patch(&mut merged, settings);
-            if let Some(merged) = problems.check("settings", input::bounded_object(merged)) {
-                self.settings = merged;
-            }
-        }
+        problems.check("settings", input::patch_object(&mut self.settings, patch.settings));
         problems.into_result().map_err(DomainError::Validation)?;
         self.touch(now);
         Ok(())

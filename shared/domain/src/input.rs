@@ -52,6 +52,40 @@ impl<T> Patch<T> {
     pub fn is_absent(&self) -> bool {
         matches!(self, Patch::Absent)
     }
+
+    /// Applies the patch to an optional field; a new value goes through `check`
+    /// (which may turn it into "empty"). On error the field is left as it was.
+    pub fn apply_optional<U, E>(
+        self,
+        current: &mut Option<U>,
+        check: impl FnOnce(T) -> Result<Option<U>, E>,
+    ) -> Result<(), E> {
+        match self {
+            Patch::Absent => {}
+            Patch::Null => *current = None,
+            Patch::Value(value) => *current = check(value)?,
+        }
+        Ok(())
+    }
+
+    /// Applies the patch to an optional field that needs no validation.
+    pub fn apply_plain(self, current: &mut Option<T>) {
+        let _ = self.apply_optional(current, |v| Ok::<_, std::convert::Infallible>(Some(v)));
+    }
+
+    /// Applies the patch to a field that cannot be empty: `null` is refused.
+    pub fn apply_required<U, E: ToString>(
+        self,
+        current: &mut U,
+        check: impl FnOnce(T) -> Result<U, E>,
+    ) -> Result<(), String> {
+        match self {
+            Patch::Absent => {}
+            Patch::Null => return Err("must not be empty".into()),
+            Patch::Value(value) => *current = check(value).map_err(|e| e.to_string())?,
+        }
+        Ok(())
+    }
 }
 
 /// Collects field errors while an input is validated, so a client sees every
@@ -114,10 +148,20 @@ pub fn required_text(value: &str, max: usize) -> Result<String, String> {
 
 /// Applies a PATCH to an optional text field.
 pub fn patch_text(current: &mut Option<String>, patch: Patch<String>, max: usize) -> Result<(), String> {
-    match patch {
-        Patch::Absent => {}
-        Patch::Null => *current = None,
-        Patch::Value(v) => *current = optional_text(Some(v), max)?,
+    patch.apply_optional(current, |v| optional_text(Some(v), max))
+}
+
+/// Applies a PATCH to an optional web address.
+pub fn patch_url(current: &mut Option<String>, patch: Patch<String>) -> Result<(), String> {
+    patch.apply_optional(current, |v| optional_url(Some(v)))
+}
+
+/// Merges a PATCH into a JSON-object field (RFC 7396), keeping it within size.
+pub fn patch_object(current: &mut Map<String, Value>, patch: Option<Map<String, Value>>) -> Result<(), String> {
+    if let Some(patch) = patch {
+        let mut merged = current.clone();
+        merge_patch(&mut merged, patch);
+        *current = bounded_object(merged)?;
     }
     Ok(())
 }

@@ -297,15 +297,12 @@ impl Lead {
     pub fn apply(&mut self, patch: LeadPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
         let mut next = self.clone();
         let mut p = Problems::at("");
-        match patch.email {
-            Patch::Absent => {}
-            Patch::Null => p.add("email", "must not be empty"),
-            Patch::Value(raw) => {
-                if let Some(email) = p.check("email", EmailAddress::parse(&raw)) {
-                    next.email = email;
-                }
-            }
-        }
+        p.check(
+            "email",
+            patch
+                .email
+                .apply_required(&mut next.email, |raw| EmailAddress::parse(&raw)),
+        );
         for (field, target, value, max) in [
             ("first_name", &mut next.first_name, patch.first_name, SHORT),
             ("last_name", &mut next.last_name, patch.last_name, SHORT),
@@ -320,46 +317,24 @@ impl Lead {
         ] {
             p.check(field, input::patch_text(target, value, max));
         }
-        for (field, target, value) in [
-            ("website", &mut next.website, patch.website),
-            ("linkedin_url", &mut next.linkedin_url, patch.linkedin_url),
-        ] {
-            match value {
-                Patch::Absent => {}
-                Patch::Null => *target = None,
-                Patch::Value(v) => {
-                    if let Some(v) = p.check(field, input::optional_url(Some(v))) {
-                        *target = v;
-                    }
-                }
-            }
-        }
-        match patch.timezone {
-            Patch::Absent => {}
-            Patch::Null => next.timezone = None,
-            Patch::Value(v) => {
-                if let Some(v) = p.check("timezone", timezone(Some(v))) {
-                    next.timezone = v;
-                }
-            }
-        }
-        match patch.score {
-            Patch::Absent => {}
-            Patch::Null => next.score = None,
-            Patch::Value(v) => next.score = p.check("score", score(v)).or(next.score),
-        }
-        match patch.organization_id {
-            Patch::Absent => {}
-            Patch::Null => next.organization_id = None,
-            Patch::Value(id) => next.organization_id = Some(id),
-        }
-        if let Some(fields) = patch.custom_fields {
-            let mut merged = next.custom_fields.clone();
-            input::merge_patch(&mut merged, fields);
-            if let Some(merged) = p.check("custom_fields", input::bounded_object(merged)) {
-                next.custom_fields = merged;
-            }
-        }
+        p.check("website", input::patch_url(&mut next.website, patch.website));
+        p.check(
+            "linkedin_url",
+            input::patch_url(&mut next.linkedin_url, patch.linkedin_url),
+        );
+        p.check(
+            "timezone",
+            patch.timezone.apply_optional(&mut next.timezone, |v| timezone(Some(v))),
+        );
+        p.check(
+            "score",
+            patch.score.apply_optional(&mut next.score, |v| score(v).map(Some)),
+        );
+        patch.organization_id.apply_plain(&mut next.organization_id);
+        p.check(
+            "custom_fields",
+            input::patch_object(&mut next.custom_fields, patch.custom_fields),
+        );
         if let Some(lines) = patch.personalization {
             for (key, value) in lines {
                 match value {

@@ -186,15 +186,12 @@ impl Organization {
                 }
             }
         }
-        match patch.email_domain {
-            Patch::Absent => {}
-            Patch::Null => p.add("email_domain", "must not be empty"),
-            Patch::Value(domain) => {
-                if let Some(domain) = p.check("email_domain", EmailDomain::parse(&domain)) {
-                    self.email_domain = domain;
-                }
-            }
-        }
+        p.check(
+            "email_domain",
+            patch
+                .email_domain
+                .apply_required(&mut self.email_domain, |raw| EmailDomain::parse(&raw)),
+        );
         for (field, target, value, max) in [
             ("industry", &mut self.industry, patch.industry, SHORT),
             ("size", &mut self.size, patch.size, 50),
@@ -205,47 +202,26 @@ impl Organization {
         ] {
             p.check(field, input::patch_text(target, value, max));
         }
-        for (field, target, value) in [
-            ("website", &mut self.website, patch.website),
-            ("linkedin_url", &mut self.linkedin_url, patch.linkedin_url),
-        ] {
-            match value {
-                Patch::Absent => {}
-                Patch::Null => *target = None,
-                Patch::Value(v) => {
-                    if let Some(v) = p.check(field, input::optional_url(Some(v))) {
-                        *target = v;
-                    }
-                }
-            }
-        }
-        match patch.employee_count {
-            Patch::Absent => {}
-            Patch::Null => self.employee_count = None,
-            Patch::Value(v) => self.employee_count = Some(v),
-        }
-        match patch.annual_revenue {
-            Patch::Absent => {}
-            Patch::Null => self.annual_revenue = None,
-            Patch::Value(v) => self.annual_revenue = Some(v),
-        }
+        p.check("website", input::patch_url(&mut self.website, patch.website));
+        p.check(
+            "linkedin_url",
+            input::patch_url(&mut self.linkedin_url, patch.linkedin_url),
+        );
+        patch.employee_count.apply_plain(&mut self.employee_count);
+        patch.annual_revenue.apply_plain(&mut self.annual_revenue);
         if let Some(list) = patch.technologies {
             if let Some(list) = p.check("technologies", technologies(list)) {
                 self.technologies = list;
             }
         }
-        for (field, target, value) in [
-            ("social_profiles", &mut self.social_profiles, patch.social_profiles),
-            ("custom_fields", &mut self.custom_fields, patch.custom_fields),
-        ] {
-            if let Some(value) = value {
-                let mut merged = target.clone();
-                input::merge_patch(&mut merged, value);
-                if let Some(merged) = p.check(field, input::bounded_object(merged)) {
-                    *target = merged;
-                }
-            }
-        }
+        p.check(
+            "social_profiles",
+            input::patch_object(&mut self.social_profiles, patch.social_profiles),
+        );
+        p.check(
+            "custom_fields",
+            input::patch_object(&mut self.custom_fields, patch.custom_fields),
+        );
         p.into_result().map_err(DomainError::Validation)?;
         self.updated_at = now;
         self.version += 1;

@@ -106,6 +106,15 @@ fn version_values(version: u64) -> Item {
 const IS_NEW: &str = "attribute_not_exists(PK)";
 const HAS_VERSION: &str = "version = :expected";
 
+/// A uniqueness claim moving from one value to another.
+struct ClaimMove {
+    new_claim: Item,
+    new_key: Key,
+    old_key: Key,
+    /// The claim's attribute naming the entity that holds it.
+    holder_attribute: &'static str,
+}
+
 /// Which conditions of a cancelled transaction failed, by action index.
 enum TransactOutcome {
     Committed,
@@ -387,6 +396,43 @@ impl DynamoStore {
             .claim_holder(&key, "organization_id")
             .await?
             .and_then(|id| id.parse().ok()))
+    }
+
+    /// Replaces a version-checked entity. When its unique value changed, the
+    /// claim moves in the same transaction, and a taken value names its holder.
+    async fn replace_claiming<Id: std::str::FromStr>(
+        &self,
+        item: Item,
+        expected_version: u64,
+        moved_claim: Option<ClaimMove>,
+    ) -> Result<Result<(), AlreadyExists<Id>>, StoreError> {
+        let versioned = Some(version_values(expected_version));
+        let Some(claim) = moved_claim else {
+            return if self.put_if(item, HAS_VERSION, versioned).await? {
+                Ok(Ok(()))
+            } else {
+                Err(StoreError::VersionConflict)
+            };
+        };
+        let actions = vec![
+            put(&self.table, claim.new_claim, IS_NEW, None)?,
+            put(&self.table, item, HAS_VERSION, versioned)?,
+            delete(&self.table, &claim.old_key, None)?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(Ok(())),
+            TransactOutcome::ConditionsFailed(failed) if failed[0] => {
+                match self
+                    .claim_holder(&claim.new_key, claim.holder_attribute)
+                    .await?
+                    .and_then(|id| id.parse().ok())
+                {
+                    Some(holder) => Ok(Err(AlreadyExists(holder))),
+                    None => Err(StoreError::VersionConflict),
+                }
+            }
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
     }
 
     /// Reads items by key, 100 per BatchGetItem, retrying unprocessed keys.
@@ -727,34 +773,14 @@ impl OrganizationStore for DynamoStore {
         organization: &Organization,
         previous: &Organization,
     ) -> Result<Result<(), AlreadyExists<OrganizationId>>, StoreError> {
-        let item = Self::organization_item(organization)?;
-        let versioned = Some(version_values(previous.version));
-        if organization.email_domain == previous.email_domain {
-            return if self.put_if(item, HAS_VERSION, versioned).await? {
-                Ok(Ok(()))
-            } else {
-                Err(StoreError::VersionConflict)
-            };
-        }
-        let old_claim = keys::organization_domain(previous.tenant_id, &previous.email_domain);
-        let actions = vec![
-            put(&self.table, Self::organization_domain_item(organization), IS_NEW, None)?,
-            put(&self.table, item, HAS_VERSION, versioned)?,
-            delete(&self.table, &old_claim, None)?,
-        ];
-        match self.transact(actions).await? {
-            TransactOutcome::Committed => Ok(Ok(())),
-            TransactOutcome::ConditionsFailed(failed) if failed[0] => {
-                match self
-                    .organization_holder(organization.tenant_id, &organization.email_domain)
-                    .await?
-                {
-                    Some(holder) => Ok(Err(AlreadyExists(holder))),
-                    None => Err(StoreError::VersionConflict),
-                }
-            }
-            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
-        }
+        let moved = (organization.email_domain != previous.email_domain).then(|| ClaimMove {
+            new_claim: Self::organization_domain_item(organization),
+            new_key: keys::organization_domain(organization.tenant_id, &organization.email_domain),
+            old_key: keys::organization_domain(previous.tenant_id, &previous.email_domain),
+            holder_attribute: "organization_id",
+        });
+        self.replace_claiming(Self::organization_item(organization)?, previous.version, moved)
+            .await
     }
 
     async fn delete_organization(&self, organization: &Organization) -> Result<(), StoreError> {
