@@ -154,3 +154,100 @@ async fn bad_key_requests_name_the_field() {
         .await;
     assert_eq!(answer.problem(422)["errors"][0]["field"], "/name");
 }
+
+/// Every tenant route: no key is 401; a viewer key on a writing route is 403
+/// and changes nothing.
+#[tokio::test]
+async fn every_route_checks_the_key_and_its_role() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let viewer = app.create_key(&tenant, "viewer").await;
+    let campaign = app.create_campaign(&tenant.admin_key, "Q1").await;
+    let org = app.create_organization(&tenant.admin_key, "acme.com").await;
+    let lead = app
+        .add_leads(&tenant.admin_key, &campaign, json!({"email": "ann@acme.com"}))
+        .await
+        .id();
+    let key_id = app
+        .post(
+            "/v1/api-keys",
+            &tenant.admin_key,
+            json!({"name": "x", "role": "viewer"}),
+        )
+        .await
+        .id();
+
+    let reads = [
+        format!("/v1/tenants/{}", tenant.id),
+        "/v1/api-keys".to_string(),
+        "/v1/campaigns".to_string(),
+        format!("/v1/campaigns/{campaign}"),
+        format!("/v1/campaigns/{campaign}/leads"),
+        "/v1/organizations".to_string(),
+        format!("/v1/organizations/{org}"),
+        "/v1/leads?email=ann@acme.com".to_string(),
+        format!("/v1/leads/{lead}"),
+    ];
+    let writes: Vec<(Method, String, serde_json::Value)> = vec![
+        (
+            Method::POST,
+            "/v1/api-keys".into(),
+            json!({"name": "y", "role": "admin"}),
+        ),
+        (Method::DELETE, format!("/v1/api-keys/{key_id}"), json!(null)),
+        (Method::POST, "/v1/campaigns".into(), json!({"name": "new"})),
+        (
+            Method::PATCH,
+            format!("/v1/campaigns/{campaign}"),
+            json!({"name": "renamed"}),
+        ),
+        (Method::DELETE, format!("/v1/campaigns/{campaign}"), json!(null)),
+        (Method::POST, format!("/v1/campaigns/{campaign}/activate"), json!({})),
+        (Method::POST, format!("/v1/campaigns/{campaign}/pause"), json!({})),
+        (Method::POST, format!("/v1/campaigns/{campaign}/complete"), json!({})),
+        (Method::POST, format!("/v1/campaigns/{campaign}/archive"), json!({})),
+        (
+            Method::POST,
+            format!("/v1/campaigns/{campaign}/leads"),
+            json!({"email": "bob@acme.com"}),
+        ),
+        (
+            Method::POST,
+            "/v1/organizations".into(),
+            json!({"email_domain": "globex.com"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/organizations/{org}"),
+            json!({"name": "renamed"}),
+        ),
+        (Method::DELETE, format!("/v1/organizations/{org}"), json!(null)),
+        (
+            Method::PATCH,
+            format!("/v1/leads/{lead}"),
+            json!({"first_name": "renamed"}),
+        ),
+        (Method::DELETE, format!("/v1/leads/{lead}"), json!(null)),
+    ];
+    for path in &reads {
+        app.call(Method::GET, path, None, None).await.problem(401);
+        if !path.starts_with("/v1/api-keys") {
+            app.get(path, &viewer).await.ok(200);
+        }
+    }
+    for (method, path, body) in writes {
+        let body = (!body.is_null()).then_some(body);
+        let answer = app.call(method.clone(), &path, None, body.clone()).await;
+        assert_eq!(answer.status, 401, "{method} {path} without a key");
+        let answer = app.call(method.clone(), &path, Some(&viewer), body).await;
+        assert_eq!(answer.status, 403, "{method} {path} with a viewer key: {}", answer.body);
+    }
+    // The viewer changed nothing.
+    let read = app.get(&format!("/v1/campaigns/{campaign}"), &viewer).await;
+    assert_eq!(read.ok(200)["name"], "Q1");
+    assert_eq!(read.body["status"], "draft");
+    app.get(&format!("/v1/leads/{lead}"), &viewer).await.ok(200);
+    app.get(&format!("/v1/organizations/{org}"), &viewer).await.ok(200);
+    let campaigns = app.get("/v1/campaigns", &viewer).await;
+    assert_eq!(campaigns.ok(200)["items"].as_array().unwrap().len(), 1);
+}
