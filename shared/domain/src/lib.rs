@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod campaign;
+pub mod csv_import;
 pub mod email;
 pub mod error;
 pub mod ids;
