@@ -6,7 +6,7 @@
 use api::AppState;
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
-use cc_store::DynamoStore;
+use cc_store::{DynamoStore, SqsQueue};
 use devstack::{Emulator, LocalStack, Template};
 use rand::Rng;
 use reqwest::{Method, StatusCode};
@@ -49,6 +49,10 @@ pub struct TestApp {
     pub stack: LocalStack,
     pub config: SdkConfig,
     pub table: String,
+    pub store: Arc<DynamoStore>,
+    pub sqs: aws_sdk_sqs::Client,
+    /// The ingest function's handler, wired as in Lambda.
+    pub ingest: ingest::Ingest,
 }
 
 /// A tenant made through the API, with its admin key.
@@ -104,9 +108,25 @@ impl TestApp {
             .function_environment(&template, "ApiFunction")
             .expect("ApiFunction exists");
         let table = environment["TABLE_NAME"].clone();
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
+        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone()));
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let lead_batches = SqsQueue::new(sqs.clone(), environment["LEAD_BATCH_QUEUE_URL"].clone());
+        let (ingest_environment, _) = stack
+            .function_environment(&template, "IngestFunction")
+            .expect("IngestFunction exists");
+        let ingest = ingest::Ingest {
+            store: store.clone(),
+            dead_letters: Some(SqsQueue::new(
+                sqs.clone(),
+                ingest_environment["LEAD_BATCH_DLQ_URL"].clone(),
+            )),
+        };
         let operator_key = OperatorKey::generate_secret();
-        let router = api::router(AppState::new(Arc::new(store), OperatorKey::new(&operator_key)));
+        let router = api::router(AppState::new(
+            store.clone(),
+            OperatorKey::new(&operator_key),
+            Arc::new(lead_batches),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.expect("the server runs") });
@@ -117,7 +137,70 @@ impl TestApp {
             stack,
             config,
             table,
+            store,
+            sqs,
+            ingest,
         }
+    }
+
+    pub fn lead_batch_queue(&self) -> (String, String) {
+        (
+            self.stack.queue_url("LeadBatchQueue").expect("provisioned").to_string(),
+            self.stack.queue_arn("LeadBatchQueue").expect("provisioned").to_string(),
+        )
+    }
+
+    /// Runs the ingest function on the lead-batch queue until it is empty
+    /// (failed records are retried at once); returns the records handled.
+    pub async fn deliver_lead_batches(&self) -> usize {
+        let (url, arn) = self.lead_batch_queue();
+        let mut handled = 0;
+        for _ in 0..1000 {
+            let ingest = self.ingest.clone();
+            let delivery = devstack::sqs_driver::deliver_once(&self.sqs, &url, &arn, 0, 0, |event| async move {
+                ingest.handle(event).await
+            })
+            .await
+            .expect("the queue is reachable");
+            if delivery.received == 0 {
+                return handled;
+            }
+            handled += delivery.received;
+        }
+        panic!("the lead-batch queue never emptied");
+    }
+
+    /// Sends a CSV to a campaign's import route.
+    pub async fn import_csv(&self, key: &str, campaign: &str, csv: &str, query: &str) -> Answer {
+        let response = self
+            .client
+            .post(format!("{}/v1/campaigns/{campaign}/imports{query}", self.base_url))
+            .bearer_auth(key)
+            .header("content-type", "text/csv")
+            .body(csv.to_string())
+            .send()
+            .await
+            .expect("the request is sent");
+        Self::answer(response).await
+    }
+
+    /// A plain-text answer (e.g. CSV).
+    pub async fn get_text(&self, path: &str, key: &str) -> (StatusCode, String, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, content_type, response.text().await.expect("a body"))
     }
 
     /// Sends a request with `key` as a bearer token (or none) and a JSON body (or none).

@@ -13,7 +13,7 @@ mod routes;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use cc_domain::api_key::OperatorKey;
-use cc_domain::ports::Store;
+use cc_domain::ports::{LeadBatchQueue, Store};
 use std::sync::Arc;
 
 pub use problem::Problem;
@@ -27,11 +27,17 @@ pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub operator_key: OperatorKey,
+    /// Where import files go, in batches, for the ingest function.
+    pub lead_batches: Arc<dyn LeadBatchQueue>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, operator_key: OperatorKey) -> Self {
-        Self { store, operator_key }
+    pub fn new(store: Arc<dyn Store>, operator_key: OperatorKey, lead_batches: Arc<dyn LeadBatchQueue>) -> Self {
+        Self {
+            store,
+            operator_key,
+            lead_batches,
+        }
     }
 }
 

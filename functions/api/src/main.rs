@@ -2,7 +2,7 @@
 
 use api::AppState;
 use cc_domain::api_key::OperatorKey;
-use cc_store::DynamoStore;
+use cc_store::{DynamoStore, SqsQueue};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -11,7 +11,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = cc_runtime::aws_config().await;
     let table = cc_runtime::required_env("TABLE_NAME")?;
     let operator_key = OperatorKey::new(&cc_runtime::operator_key(&config).await?);
+    let lead_batches = SqsQueue::new(
+        aws_sdk_sqs::Client::new(&config),
+        cc_runtime::required_env("LEAD_BATCH_QUEUE_URL")?,
+    );
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let app = api::router(AppState::new(Arc::new(store), operator_key));
+    let app = api::router(AppState::new(Arc::new(store), operator_key, Arc::new(lead_batches)));
     lambda_http::run(app).await
 }

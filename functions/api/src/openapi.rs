@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         activate_campaign, pause_campaign, complete_campaign, archive_campaign,
         create_organization, list_organizations, get_organization, update_organization, delete_organization,
         add_leads, list_campaign_leads, find_leads, get_lead, update_lead, delete_lead,
+        start_import, get_import, import_errors,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),
     modifiers(&Security),
@@ -34,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         (name = "campaigns", description = "Campaigns and their life cycle"),
         (name = "organizations", description = "Companies, one per email domain"),
         (name = "leads", description = "Prospects in campaigns"),
+        (name = "imports", description = "CSV imports processed in the background"),
     )
 )]
 pub struct ApiDoc;

@@ -172,6 +172,12 @@ impl From<DomainError> for Problem {
                 )
             },
             DomainError::InvalidCursor => Problem::bad_query("cursor", "the cursor is not valid for this listing"),
+            DomainError::BadFile(detail) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-file",
+                "The file cannot be imported",
+                detail,
+            ),
             DomainError::Store(source) => {
                 tracing::error!(error = %ErrorChain(&source), "storage failure");
                 Problem::new(

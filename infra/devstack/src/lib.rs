@@ -4,6 +4,7 @@
 
 pub mod emulator;
 pub mod provision;
+pub mod sqs_driver;
 pub mod template;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -8,7 +8,7 @@ use cc_domain::api_key::OperatorKey;
 use cc_domain::ids::TenantId;
 use cc_domain::ports::TenantStore;
 use cc_domain::tenant::NewTenant;
-use cc_store::DynamoStore;
+use cc_store::{DynamoStore, SqsQueue};
 use devstack::{Emulator, Template};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -89,6 +89,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let lead_batch_url = environment
+        .get("LEAD_BATCH_QUEUE_URL")
+        .ok_or("ApiFunction has no LEAD_BATCH_QUEUE_URL in template.yaml")?
+        .clone();
+    let (ingest_environment, _) = stack.function_environment(&template, "IngestFunction")?;
+    let ingest = ingest::Ingest {
+        store: store.clone(),
+        dead_letters: ingest_environment
+            .get("LEAD_BATCH_DLQ_URL")
+            .map(|url| SqsQueue::new(sqs.clone(), url)),
+    };
+    let lead_batch_arn = stack
+        .queue_arn("LeadBatchQueue")
+        .ok_or("no LeadBatchQueue in template.yaml")?
+        .to_string();
+    // The emulator does not trigger functions: deliver the lead-batch queue to ingest here.
+    let ingest_loop = tokio::spawn({
+        let (sqs, url) = (sqs.clone(), lead_batch_url.clone());
+        async move {
+            loop {
+                let ingest = ingest.clone();
+                let delivered =
+                    devstack::sqs_driver::deliver_once(&sqs, &url, &lead_batch_arn, 1, 5, |event| async move {
+                        ingest.handle(event).await
+                    })
+                    .await;
+                match delivered {
+                    Ok(delivery) if delivery.received > 0 => continue,
+                    Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not receive lead batches; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    }
+                }
+            }
+        }
+    });
     let demo_exists = match state
         .demo_tenant_id
         .as_deref()
@@ -113,7 +151,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     save_state(&state_path, &state)?;
     let demo_key = state.demo_admin_key.clone().unwrap_or_default();
 
-    let router = api::router(AppState::new(store, OperatorKey::new(&operator_key)));
+    let lead_batches = Arc::new(SqsQueue::new(sqs, lead_batch_url));
+    let router = api::router(AppState::new(store, OperatorKey::new(&operator_key), lead_batches));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{api_port} ({e}); set PORT to another port"))?;
@@ -134,6 +173,8 @@ Try it:
   curl -s -X POST {base}/v1/campaigns/<campaign id>/leads -H "Authorization: Bearer $KEY" \
        -H 'Content-Type: application/json' -d '[{{"email": "ann@example.com", "first_name": "Ann"}}]'
   curl -s {base}/v1/campaigns/<campaign id>/leads -H "Authorization: Bearer $KEY"
+  curl -s -X POST {base}/v1/campaigns/<campaign id>/imports -H "Authorization: Bearer $KEY" \
+       -H 'Content-Type: text/csv' --data-binary @leads.csv
 
 API reference: {base}/v1/openapi.json   Press Ctrl-C to stop.
 "#,
@@ -147,6 +188,7 @@ API reference: {base}/v1/openapi.json   Press Ctrl-C to stop.
             println!("\nStopping the API and the emulator ...");
         })
         .await?;
+    ingest_loop.abort();
     drop(emulator);
     Ok(())
 }

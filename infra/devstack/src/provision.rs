@@ -42,6 +42,13 @@ impl LocalStack {
         }
     }
 
+    pub fn queue_arn(&self, logical_id: &str) -> Option<&str> {
+        match self.resources.get(logical_id)? {
+            LocalResource::Queue { arn, .. } => Some(arn),
+            _ => None,
+        }
+    }
+
     pub fn queue_url(&self, logical_id: &str) -> Option<&str> {
         match self.resources.get(logical_id)? {
             LocalResource::Queue { url, .. } => Some(url),

@@ -93,6 +93,9 @@ pub enum DomainError {
     },
     #[error("the cursor is not valid for this listing")]
     InvalidCursor,
+    /// An uploaded file that cannot be read as what it should be.
+    #[error("{0}")]
+    BadFile(String),
     #[error("storage failure")]
     Store(#[source] StoreError),
 }

@@ -81,6 +81,28 @@ id_type!(
     LeadId,
     "lead"
 );
+id_type!(
+    /// An import job: one file (or sheet poll) turned into leads in the background.
+    ImportJobId,
+    "import"
+);
+
+impl LeadId {
+    /// The id of the lead made from row `row` of an import: the same on every
+    /// attempt (so a redelivered batch finds its own leads), unique per job
+    /// and row, and ordered like UUIDv7 ids (job creation time, then row).
+    pub fn for_import_row(job: ImportJobId, job_created_ms: u64, row: u32) -> Self {
+        let mut bytes = [0u8; 16];
+        bytes[..6].copy_from_slice(&job_created_ms.to_be_bytes()[2..]);
+        // 26 bits of row number around the version and variant bits.
+        bytes[6] = ((row >> 22) & 0x0f) as u8;
+        bytes[7] = (row >> 14) as u8;
+        bytes[8] = ((row >> 8) & 0x3f) as u8;
+        bytes[9] = row as u8;
+        bytes[10..].copy_from_slice(&job.as_uuid().as_bytes()[10..]);
+        Self(Uuid::new_v8(bytes))
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -91,6 +113,23 @@ mod tests {
         let id = CampaignId::generate();
         let parsed: CampaignId = id.to_string().parse().unwrap();
         assert_eq!(id, parsed);
+    }
+
+    #[test]
+    fn import_row_ids_are_stable_distinct_and_ordered() {
+        let job = ImportJobId::generate();
+        let ids: Vec<LeadId> = (2..2000)
+            .map(|row| LeadId::for_import_row(job, 1_795_000_000_000, row))
+            .collect();
+        assert_eq!(ids[5], LeadId::for_import_row(job, 1_795_000_000_000, 7));
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, ids, "distinct and in row order");
+        assert_ne!(
+            ids[0],
+            LeadId::for_import_row(ImportJobId::generate(), 1_795_000_000_000, 2)
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod csv_import;
 pub mod email;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod input;
 pub mod lead;
 #[cfg(any(test, feature = "memory"))]

@@ -6,7 +6,8 @@ use crate::StoreError;
 use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
-use crate::ids::{ApiKeyId, CampaignId, LeadId, OrganizationId, TenantId};
+use crate::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
+use crate::import::{BatchOutcome, ImportJob, ImportStatus, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
 use crate::organization::Organization;
 use crate::page::{Page, PageRequest};
@@ -26,6 +27,8 @@ struct State {
     domains: HashMap<(TenantId, String), OrganizationId>,
     leads: BTreeMap<(TenantId, LeadId), Lead>,
     addresses: HashMap<(TenantId, CampaignId, String), LeadId>,
+    imports: HashMap<(TenantId, ImportJobId), (ImportJob, std::collections::BTreeSet<u32>)>,
+    import_errors: BTreeMap<(TenantId, ImportJobId, u32), RowError>,
 }
 
 #[derive(Default)]
@@ -348,6 +351,104 @@ impl LeadStore for MemoryStore {
             s.leads.remove(&(lead.tenant_id, lead.id));
             s.addresses.remove(&address(lead));
         });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ImportStore for MemoryStore {
+    async fn insert_import(&self, job: &ImportJob, errors: &[RowError]) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.imports
+                .insert((job.tenant_id, job.id), (job.clone(), Default::default()));
+            for error in errors {
+                s.import_errors
+                    .insert((job.tenant_id, job.id, error.row), error.clone());
+            }
+        });
+        Ok(())
+    }
+
+    async fn get_import(&self, tenant: TenantId, id: ImportJobId) -> Result<Option<ImportJob>, StoreError> {
+        Ok(self.with(|s| s.imports.get(&(tenant, id)).map(|(job, _)| job.clone())))
+    }
+
+    async fn mark_import_running(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            if let Some((job, _)) = s.imports.get_mut(&(tenant, id)) {
+                if job.status == ImportStatus::Queued {
+                    job.status = ImportStatus::Running;
+                    job.started_at = Some(at);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn record_import_batch(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        outcome: &BatchOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<ImportJob, StoreError> {
+        self.with(|s| {
+            for error in &outcome.errors {
+                s.import_errors.insert((tenant, id, error.row), error.clone());
+            }
+            let (job, counted) = s.imports.get_mut(&(tenant, id)).ok_or(StoreError::VersionConflict)?;
+            if counted.insert(outcome.batch) {
+                job.created += outcome.created;
+                job.duplicates += outcome.duplicates;
+                job.invalid += outcome.invalid;
+                job.batches_done += 1;
+                if job.batches_done >= job.batches_total {
+                    job.status = ImportStatus::Completed;
+                    job.finished_at = Some(at);
+                }
+            }
+            Ok(job.clone())
+        })
+    }
+
+    async fn list_import_errors(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        request: &PageRequest,
+    ) -> Result<Page<RowError>, StoreError> {
+        let items = self.with(|s| {
+            s.import_errors
+                .iter()
+                .filter(|((t, j, _), _)| *t == tenant && *j == id)
+                .map(|((_, _, row), e)| (format!("{row:010}"), e.clone()))
+                .collect()
+        });
+        page(tenant, &format!("errors{id}"), items, request)
+    }
+}
+
+/// A lead-batch queue that keeps what was sent, for tests to deliver by hand.
+#[derive(Default)]
+pub struct MemoryQueue {
+    sent: Mutex<Vec<LeadBatch>>,
+}
+
+impl MemoryQueue {
+    pub fn take(&self) -> Vec<LeadBatch> {
+        std::mem::take(&mut self.sent.lock().expect("not poisoned"))
+    }
+}
+
+#[async_trait]
+impl LeadBatchQueue for MemoryQueue {
+    async fn enqueue(&self, batches: &[LeadBatch]) -> Result<(), StoreError> {
+        self.sent.lock().expect("not poisoned").extend_from_slice(batches);
         Ok(())
     }
 }

@@ -6,7 +6,8 @@ use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
 use crate::error::StoreError;
-use crate::ids::{ApiKeyId, CampaignId, LeadId, OrganizationId, TenantId};
+use crate::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
+use crate::import::{BatchOutcome, ImportJob, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
 use crate::organization::Organization;
 use crate::page::{Page, PageRequest};
@@ -120,7 +121,39 @@ pub trait LeadStore: Send + Sync {
     async fn delete_lead(&self, lead: &Lead) -> Result<(), StoreError>;
 }
 
-/// Everything the api function needs.
-pub trait Store: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore {}
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// Stores a new job with the rows already refused while the file was split.
+    async fn insert_import(&self, job: &ImportJob, errors: &[RowError]) -> Result<(), StoreError>;
+    async fn get_import(&self, tenant: TenantId, id: ImportJobId) -> Result<Option<ImportJob>, StoreError>;
+    /// Moves a queued job to running, once.
+    async fn mark_import_running(&self, tenant: TenantId, id: ImportJobId, at: DateTime<Utc>)
+    -> Result<(), StoreError>;
+    /// Adds a batch's outcome to its job unless that batch number was counted
+    /// already, and completes the job with its last batch. Returns the job.
+    async fn record_import_batch(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        outcome: &BatchOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<ImportJob, StoreError>;
+    /// The refused rows, in row order.
+    async fn list_import_errors(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        page: &PageRequest,
+    ) -> Result<Page<RowError>, StoreError>;
+}
 
-impl<T> Store for T where T: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore {}
+/// The lead-batch queue between the api and the ingest function.
+#[async_trait]
+pub trait LeadBatchQueue: Send + Sync {
+    async fn enqueue(&self, batches: &[LeadBatch]) -> Result<(), StoreError>;
+}
+
+/// Everything the functions need from storage.
+pub trait Store: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore + ImportStore {}
+
+impl<T> Store for T where T: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore + ImportStore {}

@@ -11,12 +11,13 @@ use cc_domain::StoreError;
 use cc_domain::api_key::ApiKey;
 use cc_domain::campaign::{Campaign, CampaignStatus};
 use cc_domain::email::{EmailAddress, EmailDomain};
-use cc_domain::ids::{ApiKeyId, CampaignId, LeadId, OrganizationId, TenantId};
+use cc_domain::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
+use cc_domain::import::{BatchOutcome, ImportJob, ImportStatus, RowError};
 use cc_domain::lead::{Lead, LeadStatus};
 use cc_domain::organization::Organization;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::ports::{
-    AlreadyExists, ApiKeyStore, CampaignStore, LeadInsert, LeadStore, OrganizationStore, TenantStore,
+    AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadStore, OrganizationStore, TenantStore,
 };
 use cc_domain::tenant::Tenant;
 use chrono::{DateTime, Utc};
@@ -861,7 +862,10 @@ impl LeadStore for DynamoStore {
             for (i, holder) in held {
                 let lead = &leads[i];
                 let holder_is_live = live.contains(&keys::lead(lead.tenant_id, holder).pk);
-                if !holder_is_live && holder != lead.id && self.adopt_abandoned_claim(lead, holder, now).await? {
+                let claim_is_ours_but_lead_unwritten = holder == lead.id && !holder_is_live;
+                if claim_is_ours_but_lead_unwritten
+                    || (!holder_is_live && self.adopt_abandoned_claim(lead, holder, now).await?)
+                {
                     claimed.push(i);
                 } else {
                     results[i] = Some(LeadInsert::Duplicate(holder));
@@ -955,5 +959,160 @@ impl LeadStore for DynamoStore {
             TransactOutcome::Committed => Ok(()),
             TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
         }
+    }
+}
+
+impl DynamoStore {
+    fn import_error_items(tenant: TenantId, id: ImportJobId, errors: &[RowError]) -> Result<Vec<Item>, StoreError> {
+        errors
+            .iter()
+            .map(|error| {
+                entity_item(
+                    error,
+                    tenant,
+                    &keys::import_error(tenant, id, error.row),
+                    "import_error",
+                )
+            })
+            .collect()
+    }
+
+    /// Completes a job whose every batch has been counted (once).
+    async fn complete_import_if_done(&self, job: ImportJob, at: DateTime<Utc>) -> Result<ImportJob, StoreError> {
+        if job.batches_done < job.batches_total || job.status == ImportStatus::Completed {
+            return Ok(job);
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::import_job(job.tenant_id, job.id))))
+            .update_expression("SET #status = :completed, finished_at = :at")
+            .condition_expression("#status <> :completed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":completed", s("completed"))
+            .expression_attribute_values(":at", s(timestamp(at)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => decode(out.attributes.unwrap_or_default(), "import job"),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.get_import(job.tenant_id, job.id)
+                    .await?
+                    .ok_or(StoreError::VersionConflict)
+            }
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+}
+
+#[async_trait]
+impl ImportStore for DynamoStore {
+    async fn insert_import(&self, job: &ImportJob, errors: &[RowError]) -> Result<(), StoreError> {
+        let item = entity_item(job, job.tenant_id, &keys::import_job(job.tenant_id, job.id), "import")?;
+        if !self.put_if(item, IS_NEW, None).await? {
+            return Err(StoreError::VersionConflict);
+        }
+        self.batch_put(Self::import_error_items(job.tenant_id, job.id, errors)?)
+            .await
+    }
+
+    async fn get_import(&self, tenant: TenantId, id: ImportJobId) -> Result<Option<ImportJob>, StoreError> {
+        self.get_entity(&keys::import_job(tenant, id), "import job").await
+    }
+
+    async fn mark_import_running(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::import_job(tenant, id))))
+            .update_expression("SET #status = :running, started_at = :at")
+            .condition_expression("#status = :queued")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":queued", s("queued"))
+            .expression_attribute_values(":at", s(timestamp(at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Another batch got there first.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+
+    async fn record_import_batch(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        outcome: &BatchOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<ImportJob, StoreError> {
+        // Errors first: their keys are per row, so writing them again is harmless.
+        self.batch_put(Self::import_error_items(tenant, id, &outcome.errors)?)
+            .await?;
+        let number = |n: u64| AttributeValue::N(n.to_string());
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::import_job(tenant, id))))
+            .update_expression(
+                "SET created = created + :created, duplicates = duplicates + :duplicates, \
+                 invalid = invalid + :invalid, batches_done = batches_done + :one ADD counted_batches :batch_set",
+            )
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(counted_batches) OR NOT contains(counted_batches, :batch))",
+            )
+            .expression_attribute_values(":created", number(outcome.created))
+            .expression_attribute_values(":duplicates", number(outcome.duplicates))
+            .expression_attribute_values(":invalid", number(outcome.invalid))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":batch", number(u64::from(outcome.batch)))
+            .expression_attribute_values(":batch_set", AttributeValue::Ns(vec![outcome.batch.to_string()]))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let job: ImportJob = match result {
+            Ok(out) => decode(out.attributes.unwrap_or_default(), "import job")?,
+            // This batch was counted before (a redelivery): report the job as it is.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.get_import(tenant, id).await?.ok_or(StoreError::VersionConflict)?
+            }
+            Err(err) => return Err(StoreError::backend("UpdateItem", err)),
+        };
+        self.complete_import_if_done(job, at).await
+    }
+
+    async fn list_import_errors(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        page: &PageRequest,
+    ) -> Result<Page<RowError>, StoreError> {
+        let listing = Listing::table(keys::import_errors(tenant, id), keys::IMPORT_ERROR_PREFIX);
+        self.query_page(tenant, listing, page, "import error").await
     }
 }

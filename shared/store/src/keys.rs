@@ -6,7 +6,7 @@
 
 use cc_domain::campaign::CampaignStatus;
 use cc_domain::email::{EmailAddress, EmailDomain};
-use cc_domain::ids::{ApiKeyId, CampaignId, LeadId, OrganizationId, TenantId};
+use cc_domain::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
 use cc_domain::lead::LeadStatus;
 
 pub const PK: &str = "PK";
@@ -131,6 +131,28 @@ pub fn lead_address(tenant: TenantId, campaign: CampaignId, email: &EmailAddress
     }
 }
 
+pub fn import_job(tenant: TenantId, id: ImportJobId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("IMPORT#{id}"),
+    }
+}
+
+pub const IMPORT_ERROR_PREFIX: &str = "ERROR#";
+
+/// The partition of an import's refused rows, one item per row.
+pub fn import_errors(tenant: TenantId, id: ImportJobId) -> String {
+    format!("T#{tenant}#IMPORT#{id}")
+}
+
+/// Zero-padded so that rows sort numerically.
+pub fn import_error(tenant: TenantId, id: ImportJobId, row: u32) -> Key {
+    Key {
+        pk: import_errors(tenant, id),
+        sk: format!("{IMPORT_ERROR_PREFIX}{row:010}"),
+    }
+}
+
 /// The sort key used wherever leads are listed: the id, which sorts by creation.
 pub fn lead_sort(id: LeadId) -> String {
     id.to_string()
@@ -162,6 +184,8 @@ mod tests {
             campaign_leads_with_status(t, c, LeadStatus::New),
             leads_with_email(t, &email),
             lead_address(t, c, &email).pk,
+            import_job(t, ImportJobId::generate()).pk,
+            import_error(t, ImportJobId::generate(), 7).pk,
         ] {
             assert!(pk.starts_with(&prefix), "{pk}");
         }

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod campaigns;
+mod imports;
 mod isolation;
 mod leads;
 mod meta;

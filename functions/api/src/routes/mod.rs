@@ -1,5 +1,6 @@
 mod api_keys;
 mod campaigns;
+mod imports;
 mod leads;
 mod organizations;
 mod tenants;
@@ -16,6 +17,7 @@ use tracing::Instrument;
 
 pub use api_keys::*;
 pub use campaigns::*;
+pub use imports::*;
 pub use leads::*;
 pub use organizations::*;
 pub use tenants::*;
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(organizations::routes())
         .merge(leads::routes())
+        .merge(imports::routes())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

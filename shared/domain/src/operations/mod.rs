@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod imports;
 pub mod leads;
 pub mod organizations;
 pub mod tenants;
@@ -189,5 +190,68 @@ mod tests {
         .await;
         assert_eq!(calls, OPTIMISTIC_ATTEMPTS);
         assert!(matches!(result, Err(DomainError::Conflict { .. })));
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+    use crate::campaign::NewCampaign;
+    use crate::import::ImportStatus;
+    use crate::memory::{MemoryQueue, MemoryStore};
+    use crate::tenant::NewTenant;
+    use chrono::Utc;
+    use std::collections::BTreeMap;
+
+    const FILE: &str = "\u{feff}Email;First Name;Company\r\nann@acme.com;Ann;Acme\r\nnot-an-email;Bad;X\r\nbob@acme.com;Bob;\"Acme\r\nLabs\"\r\nANN@acme.com;Ann again;Acme\r\n;NoEmail;X\r\n";
+
+    #[tokio::test]
+    async fn a_csv_import_is_counted_once_whatever_is_redelivered() {
+        let store = MemoryStore::new();
+        let queue = MemoryQueue::default();
+        let (_, key) = tenants::create_tenant(&store, NewTenant { name: "Acme".into() }, Utc::now())
+            .await
+            .unwrap();
+        let caller = auth::authenticate(&store, key.secret.expose(), Utc::now())
+            .await
+            .unwrap();
+        let input = NewCampaign {
+            name: "Q1".into(),
+            description: None,
+            settings: Default::default(),
+        };
+        let campaign = campaigns::create(&store, &caller, input, Utc::now()).await.unwrap();
+
+        let job = imports::start_csv_import(
+            &store,
+            &queue,
+            &caller,
+            campaign.id,
+            FILE.as_bytes(),
+            &BTreeMap::new(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((job.total_rows, job.duplicates, job.invalid), (5, 1, 1));
+        let batches = queue.take();
+        assert_eq!(batches.len(), 1);
+        for _ in 0..3 {
+            imports::ingest_batch(&store, batches[0].clone(), Utc::now())
+                .await
+                .unwrap();
+        }
+        let job = imports::get(&store, &caller, job.id).await.unwrap();
+        assert_eq!(job.status, ImportStatus::Completed);
+        assert_eq!((job.created, job.duplicates, job.invalid), (2, 1, 2));
+        assert_eq!(job.progress(), 100);
+        let errors = imports::errors_csv(&store, &caller, job.id).await.unwrap();
+        let rows: Vec<&str> = errors.lines().map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(rows, ["row", "3", "5", "6"]);
+        let listed = leads::list_in_campaign(&store, &caller, campaign.id, None, &crate::page::PageRequest::first(10))
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 2);
+        assert_eq!(listed.items[1].company_name.as_deref(), Some("Acme\r\nLabs"));
     }
 }

@@ -1,0 +1,172 @@
+//! Import jobs: a file of leads split into batches on the lead-batch queue,
+//! each batch turned into leads by the `ingest` function, and counted once.
+
+use crate::ids::{CampaignId, ImportJobId, TenantId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportJob {
+    pub id: ImportJobId,
+    pub tenant_id: TenantId,
+    pub campaign_id: CampaignId,
+    pub status: ImportStatus,
+    /// Where the rows came from: `csv`, `upload`, `webhook`, `google_sheet`.
+    pub source: String,
+    /// Data rows in the file (blank rows aside).
+    pub total_rows: u64,
+    pub created: u64,
+    pub duplicates: u64,
+    pub invalid: u64,
+    pub batches_total: u32,
+    pub batches_done: u32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ImportJob {
+    /// Rows accounted for, in percent.
+    pub fn progress(&self) -> u8 {
+        if self.total_rows == 0 {
+            return 100;
+        }
+        let done = self.created + self.duplicates + self.invalid;
+        ((done.min(self.total_rows) * 100) / self.total_rows) as u8
+    }
+}
+
+/// What clients see of a job.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportJobView {
+    pub id: ImportJobId,
+    pub campaign_id: CampaignId,
+    pub status: ImportStatus,
+    pub source: String,
+    pub total_rows: u64,
+    pub created: u64,
+    pub duplicates: u64,
+    pub invalid: u64,
+    /// 0–100: rows accounted for.
+    pub progress: u8,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<ImportJob> for ImportJobView {
+    fn from(job: ImportJob) -> Self {
+        Self {
+            progress: job.progress(),
+            id: job.id,
+            campaign_id: job.campaign_id,
+            status: job.status,
+            source: job.source,
+            total_rows: job.total_rows,
+            created: job.created,
+            duplicates: job.duplicates,
+            invalid: job.invalid,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+        }
+    }
+}
+
+/// A row that did not become a lead, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    pub row: u32,
+    pub reason: String,
+}
+
+/// One message of the lead-batch queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadBatch {
+    pub tenant_id: TenantId,
+    pub campaign_id: CampaignId,
+    pub job_id: ImportJobId,
+    /// Milliseconds since the epoch at job creation; with the row number it
+    /// makes each row's lead id.
+    pub job_created_ms: u64,
+    pub batch: u32,
+    pub rows: Vec<BatchRow>,
+}
+
+/// One row of a batch: its number in the file and the lead object it maps to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchRow {
+    pub row: u32,
+    pub lead: Value,
+}
+
+/// What one batch did; recorded on the job exactly once per batch number.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    pub batch: u32,
+    pub created: u64,
+    pub duplicates: u64,
+    pub invalid: u64,
+    pub errors: Vec<RowError>,
+}
+
+/// Rows per batch, and the batch body size kept under SQS's 256 KB.
+pub const MAX_ROWS_PER_BATCH: usize = 250;
+pub const MAX_BATCH_BYTES: usize = 200 * 1024;
+
+/// Cuts rows into batches that respect both limits.
+pub fn split_into_batches(rows: Vec<BatchRow>) -> Vec<Vec<BatchRow>> {
+    let mut batches = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0;
+    for row in rows {
+        let size = serde_json::to_vec(&row.lead).map(|v| v.len()).unwrap_or(0) + 16;
+        if !current.is_empty() && (current.len() == MAX_ROWS_PER_BATCH || bytes + size > MAX_BATCH_BYTES) {
+            batches.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes += size;
+        current.push(row);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn batches_respect_row_and_size_limits() {
+        let rows: Vec<BatchRow> = (0..600)
+            .map(|n| BatchRow {
+                row: n + 2,
+                lead: json!({"email": format!("l{n}@x.io")}),
+            })
+            .collect();
+        let batches = split_into_batches(rows);
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [250, 250, 100]);
+        let big: Vec<BatchRow> = (0..10)
+            .map(|n| BatchRow {
+                row: n,
+                lead: json!({"notes": "x".repeat(60_000)}),
+            })
+            .collect();
+        let batches = split_into_batches(big);
+        assert!(batches.iter().all(|b| b.len() <= 3));
+        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 10);
+    }
+}

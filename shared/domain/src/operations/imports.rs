@@ -1,0 +1,225 @@
+//! CSV imports: split a file into batches for the ingest function, ingest a
+//! batch exactly once in effect, and report on the job.
+
+use crate::api_key::{Capability, Principal};
+use crate::campaign::CampaignStatus;
+use crate::csv_import::{self, CsvError};
+use crate::email::EmailAddress;
+use crate::error::DomainError;
+use crate::ids::{CampaignId, ImportJobId, LeadId};
+use crate::import::{BatchOutcome, BatchRow, ImportJob, ImportStatus, LeadBatch, RowError, split_into_batches};
+use crate::input;
+use crate::lead::{Lead, NewLead};
+use crate::page::{Cursor, PageRequest};
+use crate::ports::{LeadBatchQueue, LeadInsert, Store};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+const NOT_FOUND: DomainError = DomainError::NotFound { entity: "import" };
+
+fn duplicate_reason(holder: impl std::fmt::Display) -> String {
+    format!("duplicate: {holder} already has this email")
+}
+
+/// Parses a CSV, refuses what cannot be a lead at once (unreadable rows, and
+/// repeats of an address earlier in the same file), stores the job and puts
+/// the rest on the lead-batch queue.
+pub async fn start_csv_import(
+    store: &dyn Store,
+    queue: &dyn LeadBatchQueue,
+    caller: &Principal,
+    campaign_id: CampaignId,
+    file: &[u8],
+    mapping: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<ImportJob, DomainError> {
+    caller.require(Capability::WriteData)?;
+    let campaign = store
+        .get_campaign(caller.tenant_id, campaign_id)
+        .await?
+        .ok_or(DomainError::NotFound { entity: "campaign" })?;
+    if campaign.status == CampaignStatus::Archived {
+        return Err(DomainError::InvalidTransition {
+            status: campaign.status,
+            action: "take new leads",
+        });
+    }
+    let parsed = csv_import::parse(file, mapping).map_err(|e| match e {
+        CsvError::UnknownMappedHeader { .. } | CsvError::UnknownMappingTarget { .. } => {
+            DomainError::invalid("mapping", e)
+        }
+        other => DomainError::BadFile(other.to_string()),
+    })?;
+
+    let total_rows = parsed.rows.len() as u64;
+    let mut errors = Vec::new();
+    let mut invalid = 0;
+    let mut duplicates = 0;
+    let mut first_row_with_address: HashMap<String, u32> = HashMap::new();
+    let mut rows = Vec::new();
+    for parsed_row in parsed.rows {
+        let row = parsed_row.row as u32;
+        let lead = match parsed_row.lead {
+            Ok(lead) => lead,
+            Err(reason) => {
+                invalid += 1;
+                errors.push(RowError { row, reason });
+                continue;
+            }
+        };
+        // Valid addresses repeated in the file are settled here, so batches
+        // processed side by side never race for the same address.
+        if let Some(key) = lead["email"]
+            .as_str()
+            .and_then(|e| EmailAddress::parse(e).ok())
+            .map(|e| e.dedup_key())
+        {
+            if let Some(first) = first_row_with_address.get(&key) {
+                duplicates += 1;
+                errors.push(RowError {
+                    row,
+                    reason: duplicate_reason(format!("row {first}")),
+                });
+                continue;
+            }
+            first_row_with_address.insert(key, row);
+        }
+        rows.push(BatchRow { row, lead });
+    }
+
+    let job_id = ImportJobId::generate();
+    let batches = split_into_batches(rows);
+    let job = ImportJob {
+        id: job_id,
+        tenant_id: caller.tenant_id,
+        campaign_id,
+        status: if batches.is_empty() {
+            ImportStatus::Completed
+        } else {
+            ImportStatus::Queued
+        },
+        source: "csv".into(),
+        total_rows,
+        created: 0,
+        duplicates,
+        invalid,
+        batches_total: batches.len() as u32,
+        batches_done: 0,
+        created_at: now,
+        started_at: None,
+        finished_at: batches.is_empty().then_some(now),
+    };
+    let job_created_ms = now.timestamp_millis().max(0) as u64;
+    let messages: Vec<LeadBatch> = batches
+        .into_iter()
+        .enumerate()
+        .map(|(n, rows)| LeadBatch {
+            tenant_id: caller.tenant_id,
+            campaign_id,
+            job_id,
+            job_created_ms,
+            batch: n as u32,
+            rows,
+        })
+        .collect();
+    store.insert_import(&job, &errors).await?;
+    queue.enqueue(&messages).await?;
+    Ok(job)
+}
+
+/// Turns one batch into leads. Every lead's id comes from its job and row, so
+/// a redelivered batch, or the retry of one that crashed half-way, finds the
+/// leads it already wrote, and the job counts each batch once.
+pub async fn ingest_batch(store: &dyn Store, batch: LeadBatch, now: DateTime<Utc>) -> Result<ImportJob, DomainError> {
+    let tenant = batch.tenant_id;
+    let job = store.get_import(tenant, batch.job_id).await?.ok_or(NOT_FOUND)?;
+    if job.status == ImportStatus::Queued {
+        store.mark_import_running(tenant, job.id, now).await?;
+    }
+    let batch_number = batch.batch;
+    let job_id = batch.job_id;
+    let (leads, refused) = leads_of_batch(batch, now);
+    let mut outcome = BatchOutcome {
+        batch: batch_number,
+        invalid: refused.len() as u64,
+        errors: refused,
+        ..Default::default()
+    };
+    let to_store: Vec<Lead> = leads.iter().map(|(_, lead)| lead.clone()).collect();
+    let results = store.insert_leads(&to_store).await?;
+    for ((row, lead), result) in leads.iter().zip(results) {
+        match result {
+            LeadInsert::Created => outcome.created += 1,
+            // Our own lead from an earlier attempt at this batch.
+            LeadInsert::Duplicate(holder) if holder == lead.id => outcome.created += 1,
+            LeadInsert::Duplicate(holder) => {
+                outcome.duplicates += 1;
+                outcome.errors.push(RowError {
+                    row: *row,
+                    reason: duplicate_reason(format!("lead {holder}")),
+                });
+            }
+        }
+    }
+    Ok(store.record_import_batch(tenant, job_id, &outcome, now).await?)
+}
+
+/// The leads a batch makes (each with its row-derived id) and the rows it refuses.
+pub fn leads_of_batch(batch: LeadBatch, now: DateTime<Utc>) -> (Vec<(u32, Lead)>, Vec<RowError>) {
+    let mut leads = Vec::with_capacity(batch.rows.len());
+    let mut refused = Vec::new();
+    for BatchRow { row, lead } in batch.rows {
+        let base = format!("/row/{row}");
+        let built = input::decode::<NewLead>(lead, &base)
+            .map_err(|e| vec![e])
+            .and_then(|new_lead| Lead::create(batch.tenant_id, batch.campaign_id, new_lead, &base, now));
+        match built {
+            Ok(mut lead) => {
+                lead.id = LeadId::for_import_row(batch.job_id, batch.job_created_ms, row);
+                lead.source.get_or_insert_with(|| "csv import".to_string());
+                leads.push((row, lead));
+            }
+            Err(field_errors) => {
+                let prefix = format!("{base}/");
+                let reason = field_errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field.trim_start_matches(&prefix), e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                refused.push(RowError { row, reason });
+            }
+        }
+    }
+    (leads, refused)
+}
+
+pub async fn get(store: &dyn Store, caller: &Principal, id: ImportJobId) -> Result<ImportJob, DomainError> {
+    caller.require(Capability::Read)?;
+    store.get_import(caller.tenant_id, id).await?.ok_or(NOT_FOUND)
+}
+
+/// The refused rows as CSV: `row,reason`, in row order.
+pub async fn errors_csv(store: &dyn Store, caller: &Principal, id: ImportJobId) -> Result<String, DomainError> {
+    caller.require(Capability::Read)?;
+    store.get_import(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut write = |record: [&str; 2]| {
+        writer
+            .write_record(record)
+            .map_err(|e| DomainError::BadFile(e.to_string()))
+    };
+    write(["row", "reason"])?;
+    let mut page = PageRequest::first(crate::page::MAX_PAGE_SIZE);
+    loop {
+        let listed = store.list_import_errors(caller.tenant_id, id, &page).await?;
+        for error in &listed.items {
+            write([&error.row.to_string(), &error.reason])?;
+        }
+        match listed.next_cursor {
+            Some(next) => page.cursor = Some(Cursor(next)),
+            None => break,
+        }
+    }
+    let bytes = writer.into_inner().map_err(|e| DomainError::BadFile(e.to_string()))?;
+    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8"))
+}
