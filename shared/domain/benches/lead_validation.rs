@@ -17,6 +17,7 @@ fn rows(count: usize) -> Vec<Value> {
                 "email": format!("  Person.{n}@Company{}.COM ", n % 97),
                 "first_name": "Ann", "last_name": "Example", "company_name": "Example GmbH",
                 "job_title": "Head of Growth", "website": "https://example.com", "country": "DE",
+                "phone": format!("030 {:06}", 100_000 + n % 800_000),
                 "timezone": "Europe/Berlin", "score": 42,
                 "custom_fields": {"plan": "pro", "seats": 12},
                 "personalization": {"icebreaker": "Loved your post on outbound."}
@@ -36,7 +37,7 @@ fn bench(c: &mut Criterion) {
             for (i, row) in batch.iter().enumerate() {
                 let base = format!("/leads/{i}");
                 let input: NewLead = decode(row.clone(), &base).unwrap();
-                black_box(Lead::create(tenant, campaign, input, &base, Utc::now()).unwrap());
+                black_box(Lead::create(tenant, campaign, input, &base, Utc::now(), Some("DE")).unwrap());
             }
         })
     });

@@ -173,6 +173,15 @@ impl Campaign {
         Ok(())
     }
 
+    /// `settings.default_country`: the 2-letter country in which phone numbers
+    /// without `+` are read.
+    pub fn default_country(&self) -> Option<&str> {
+        self.settings
+            .get("default_country")
+            .and_then(Value::as_str)
+            .filter(|c| c.trim().len() == 2)
+    }
+
     /// Moves the campaign through its life cycle; an illegal move names the current status.
     pub fn transition(&mut self, action: CampaignAction, now: DateTime<Utc>) -> Result<(), DomainError> {
         let target = action.target(self.status).ok_or(DomainError::InvalidTransition {

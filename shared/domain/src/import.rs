@@ -100,6 +100,9 @@ pub struct LeadBatch {
     /// makes each row's lead id.
     pub job_created_ms: u64,
     pub batch: u32,
+    /// The campaign's default country for phone numbers, when it has one.
+    #[serde(default)]
+    pub default_country: Option<String>,
     pub rows: Vec<BatchRow>,
 }
 

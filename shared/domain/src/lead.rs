@@ -1,9 +1,11 @@
 //! Leads: one prospect in one campaign.
 
 use crate::email::EmailAddress;
+use crate::enrich::{self, EmailFlags};
 use crate::error::DomainError;
 use crate::ids::{CampaignId, LeadId, OrganizationId, TenantId};
 use crate::input::{self, Patch, Problems};
+use crate::scoring::{self, ScoreTier};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -90,8 +92,16 @@ pub struct Lead {
     pub source: Option<String>,
     pub notes: Option<String>,
     pub status: LeadStatus,
-    /// 0–100.
+    /// 0–100: computed from the lead (see `score_reasons`) unless a client set it.
     pub score: Option<u8>,
+    #[serde(default)]
+    pub score_tier: Option<ScoreTier>,
+    /// Why the score is what it is, e.g. "+30 executive title".
+    #[serde(default)]
+    pub score_reasons: Vec<String>,
+    /// What kind of address `email` is.
+    #[serde(default)]
+    pub email_flags: EmailFlags,
     #[schema(value_type = Object)]
     pub custom_fields: Map<String, Value>,
     /// AI-written lines keyed by name, used as template variables.
@@ -192,6 +202,12 @@ const SHORT: usize = 200;
 const MAX_NOTES: usize = 4000;
 const MAX_PERSONALIZATION_VALUE: usize = 2000;
 
+/// The country a phone number without `+` is dialled in: the lead's own if it
+/// is a 2-letter code, else the campaign's default.
+fn dialling_country<'a>(lead_country: Option<&'a str>, default_country: Option<&'a str>) -> Option<&'a str> {
+    lead_country.filter(|c| c.trim().len() == 2).or(default_country)
+}
+
 fn score(value: u8) -> Result<u8, String> {
     if value > 100 {
         Err("must be between 0 and 100".into())
@@ -231,13 +247,16 @@ fn personalization(map: BTreeMap<String, String>) -> Result<BTreeMap<String, Str
 }
 
 impl Lead {
-    /// Validates one lead; field errors are reported below `base` (e.g. `/leads/3`).
+    /// Validates one lead; field errors are reported below `base` (e.g.
+    /// `/leads/3`). A phone without `+` is read in the lead's country (a
+    /// 2-letter code), else in `default_country` (the campaign's).
     pub fn create(
         tenant_id: TenantId,
         campaign_id: CampaignId,
         input: NewLead,
         base: &str,
         now: DateTime<Utc>,
+        default_country: Option<&str>,
     ) -> Result<Self, Vec<crate::FieldError>> {
         let mut p = Problems::at(base);
         let email = p.check("email", EmailAddress::parse(&input.email));
@@ -248,9 +267,14 @@ impl Lead {
         let last_name = text(&mut p, "last_name", input.last_name, SHORT);
         let company_name = text(&mut p, "company_name", input.company_name, SHORT);
         let job_title = text(&mut p, "job_title", input.job_title, SHORT);
-        let phone = text(&mut p, "phone", input.phone, 50);
         let city = text(&mut p, "city", input.city, SHORT);
         let country = text(&mut p, "country", input.country, 100);
+        let phone = text(&mut p, "phone", input.phone, 50).and_then(|raw| {
+            p.check(
+                "phone",
+                enrich::normalise_phone(&raw, dialling_country(country.as_deref(), default_country)),
+            )
+        });
         let industry = text(&mut p, "industry", input.industry, SHORT);
         let source = text(&mut p, "source", input.source, SHORT);
         let notes = text(&mut p, "notes", input.notes, MAX_NOTES);
@@ -263,12 +287,14 @@ impl Lead {
         let custom_fields = p.check("custom_fields", input::bounded_object(input.custom_fields));
         let personalization = p.check("personalization", personalization(input.personalization));
         p.into_result()?;
-        Ok(Self {
+        let email = email.expect("checked above");
+        let mut lead = Self {
             id: LeadId::generate(),
             tenant_id,
             campaign_id,
             organization_id: input.organization_id,
-            email: email.expect("checked above"),
+            email_flags: enrich::classify(&email),
+            email,
             first_name,
             last_name,
             company_name,
@@ -283,13 +309,34 @@ impl Lead {
             source,
             notes,
             status: LeadStatus::New,
-            score,
+            score: None,
+            score_tier: None,
+            score_reasons: Vec::new(),
             custom_fields: custom_fields.unwrap_or_default(),
             personalization: personalization.unwrap_or_default(),
             created_at: now,
             updated_at: now,
             version: 1,
-        })
+        };
+        match score {
+            Some(given) => lead.set_score(given, "score given by the client"),
+            None => lead.rescore(),
+        }
+        Ok(lead)
+    }
+
+    /// Recomputes the score from the lead's fields.
+    pub fn rescore(&mut self) {
+        let scored = scoring::score(self);
+        self.score = Some(scored.score);
+        self.score_tier = Some(scored.tier);
+        self.score_reasons = scored.reasons;
+    }
+
+    fn set_score(&mut self, score: u8, why: &str) {
+        self.score = Some(score);
+        self.score_tier = Some(ScoreTier::of(score));
+        self.score_reasons = vec![why.to_string()];
     }
 
     /// Applies a PATCH. Returns every field error at once and leaves the lead
@@ -308,7 +355,6 @@ impl Lead {
             ("last_name", &mut next.last_name, patch.last_name, SHORT),
             ("company_name", &mut next.company_name, patch.company_name, SHORT),
             ("job_title", &mut next.job_title, patch.job_title, SHORT),
-            ("phone", &mut next.phone, patch.phone, 50),
             ("city", &mut next.city, patch.city, SHORT),
             ("country", &mut next.country, patch.country, 100),
             ("industry", &mut next.industry, patch.industry, SHORT),
@@ -326,10 +372,16 @@ impl Lead {
             "timezone",
             patch.timezone.apply_optional(&mut next.timezone, |v| timezone(Some(v))),
         );
+        let country = next.country.clone();
         p.check(
-            "score",
-            patch.score.apply_optional(&mut next.score, |v| score(v).map(Some)),
+            "phone",
+            patch.phone.apply_optional(&mut next.phone, |raw| {
+                input::optional_text(Some(raw), 50)?
+                    .map(|raw| enrich::normalise_phone(&raw, dialling_country(country.as_deref(), None)))
+                    .transpose()
+            }),
         );
+        let score_patch = patch.score;
         patch.organization_id.apply_plain(&mut next.organization_id);
         p.check(
             "custom_fields",
@@ -350,6 +402,18 @@ impl Lead {
             if let Some(lines) = p.check("personalization", personalization(next.personalization.clone())) {
                 next.personalization = lines;
             }
+        }
+        next.email_flags = enrich::classify(&next.email);
+        match score_patch {
+            input::Patch::Value(given) => {
+                if let Some(given) = p.check("score", score(given)) {
+                    next.set_score(given, "score set by hand");
+                }
+            }
+            input::Patch::Null => next.rescore(),
+            // A hand-set score stays; a computed one follows the changed fields.
+            input::Patch::Absent if next.score_reasons.first().is_some_and(|r| r.starts_with("score ")) => {}
+            input::Patch::Absent => next.rescore(),
         }
         p.into_result().map_err(DomainError::Validation)?;
         if let Some(status) = patch.status {
@@ -386,6 +450,7 @@ mod tests {
             input,
             "/leads/0",
             Utc::now(),
+            None,
         )
     }
 
@@ -406,6 +471,25 @@ mod tests {
         assert_eq!(errors[0].field, "/leads/0/favourite_colour");
         let errors = lead(json!({"email": "a@b.co", "personalization": {"x": 3}})).unwrap_err();
         assert_eq!(errors[0].field, "/leads/0/personalization/x");
+    }
+
+    #[test]
+    fn leads_are_scored_and_classified() {
+        let hot = lead(json!({"email": "ann@acme.com", "first_name": "Ann", "last_name": "Lee", "job_title": "CEO & Founder",
+            "company_name": "Acme", "phone": "+1 415 555 2671", "source": "Webinar 2026", "custom_fields": {"Employees": "51-200"}}))
+        .unwrap();
+        assert_eq!(hot.phone.as_deref(), Some("+14155552671"));
+        assert_eq!(hot.score_tier, Some(ScoreTier::Hot), "{:?}", hot.score_reasons);
+        assert!(hot.score_reasons.iter().any(|r| r.contains("executive")));
+        let cold = lead(json!({"email": "info@mailinator.com"})).unwrap();
+        assert!(cold.email_flags.role && cold.email_flags.disposable);
+        assert_eq!((cold.score, cold.score_tier), (Some(0), Some(ScoreTier::Cold)));
+        let given = lead(json!({"email": "bob@acme.com", "score": 64})).unwrap();
+        assert_eq!((given.score, given.score_tier), (Some(64), Some(ScoreTier::Warm)));
+        let errors = lead(json!({"email": "bob@acme.com", "phone": "030 901820"})).unwrap_err();
+        assert_eq!(errors[0].field, "/leads/0/phone");
+        let german = lead(json!({"email": "bob@acme.com", "phone": "030 901820", "country": "DE"})).unwrap();
+        assert_eq!(german.phone.as_deref(), Some("+4930901820"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod campaign;
 pub mod csv_import;
 pub mod email;
+pub mod enrich;
 pub mod error;
 pub mod ids;
 pub mod import;
@@ -17,6 +18,7 @@ pub mod operations;
 pub mod organization;
 pub mod page;
 pub mod ports;
+pub mod scoring;
 pub mod tenant;
 
 pub use error::{DomainError, FieldError, StoreError};

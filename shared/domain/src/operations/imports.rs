@@ -119,6 +119,7 @@ pub async fn start_csv_import(
             job_id,
             job_created_ms,
             batch: n as u32,
+            default_country: campaign.default_country().map(str::to_string),
             rows,
         })
         .collect();
@@ -172,7 +173,16 @@ pub fn leads_of_batch(batch: LeadBatch, now: DateTime<Utc>) -> (Vec<(u32, Lead)>
         let base = format!("/row/{row}");
         let built = input::decode::<NewLead>(lead, &base)
             .map_err(|e| vec![e])
-            .and_then(|new_lead| Lead::create(batch.tenant_id, batch.campaign_id, new_lead, &base, now));
+            .and_then(|new_lead| {
+                Lead::create(
+                    batch.tenant_id,
+                    batch.campaign_id,
+                    new_lead,
+                    &base,
+                    now,
+                    batch.default_country.as_deref(),
+                )
+            });
         match built {
             Ok(mut lead) => {
                 lead.id = LeadId::for_import_row(batch.job_id, batch.job_created_ms, row);

@@ -118,6 +118,7 @@ pub async fn add(
             action: "take new leads",
         });
     }
+    let default_country = campaign.default_country();
 
     let mut outcomes: Vec<LeadOutcome> = items
         .into_iter()
@@ -125,10 +126,12 @@ pub async fn add(
         .map(|(index, value)| {
             let base = addressing.base(index);
             match input::decode::<NewLead>(value, &base) {
-                Ok(new_lead) => match Lead::create(caller.tenant_id, campaign_id, new_lead, &base, now) {
-                    Ok(lead) => LeadOutcome::Created(Box::new(lead)),
-                    Err(errors) => LeadOutcome::Invalid(errors),
-                },
+                Ok(new_lead) => {
+                    match Lead::create(caller.tenant_id, campaign_id, new_lead, &base, now, default_country) {
+                        Ok(lead) => LeadOutcome::Created(Box::new(lead)),
+                        Err(errors) => LeadOutcome::Invalid(errors),
+                    }
+                }
                 Err(error) => LeadOutcome::Invalid(vec![error]),
             }
         })
