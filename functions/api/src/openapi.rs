@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         create_campaign, list_campaigns, get_campaign, update_campaign, delete_campaign,
         activate_campaign, pause_campaign, complete_campaign, archive_campaign,
         create_organization, list_organizations, get_organization, update_organization, delete_organization,
-        add_leads, list_campaign_leads, find_leads, get_lead, update_lead, delete_lead,
+        add_leads, list_campaign_leads, find_leads, get_lead, update_lead, delete_lead, lead_activities,
         start_import, get_import, import_errors,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),

@@ -2,6 +2,7 @@
 //! state machines, the storage ports the adapters implement, and the
 //! operations the functions call. Nothing here knows about HTTP, Lambda or AWS.
 
+pub mod activity;
 pub mod api_key;
 pub mod campaign;
 pub mod csv_import;

@@ -3,6 +3,7 @@
 //! tenant-scoped, version-checked, uniqueness claims, tenant-bound cursors.
 
 use crate::StoreError;
+use crate::activity::Activity;
 use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
@@ -29,6 +30,7 @@ struct State {
     addresses: HashMap<(TenantId, CampaignId, String), LeadId>,
     imports: HashMap<(TenantId, ImportJobId), (ImportJob, std::collections::BTreeSet<u32>)>,
     import_errors: BTreeMap<(TenantId, ImportJobId, u32), RowError>,
+    activities: BTreeMap<(TenantId, LeadId, uuid::Uuid), Activity>,
 }
 
 #[derive(Default)]
@@ -450,5 +452,34 @@ impl LeadBatchQueue for MemoryQueue {
     async fn enqueue(&self, batches: &[LeadBatch]) -> Result<(), StoreError> {
         self.sent.lock().expect("not poisoned").extend_from_slice(batches);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ActivityStore for MemoryStore {
+    async fn append_activities(&self, activities: &[Activity]) -> Result<(), StoreError> {
+        self.with(|s| {
+            for activity in activities {
+                s.activities
+                    .insert((activity.tenant_id, activity.lead_id, activity.id), activity.clone());
+            }
+        });
+        Ok(())
+    }
+
+    async fn list_lead_activities(
+        &self,
+        tenant: TenantId,
+        lead: LeadId,
+        request: &PageRequest,
+    ) -> Result<Page<Activity>, StoreError> {
+        let items = self.with(|s| {
+            s.activities
+                .iter()
+                .filter(|((t, l, _), _)| *t == tenant && *l == lead)
+                .map(|((_, _, id), a)| (id.to_string(), a.clone()))
+                .collect()
+        });
+        page(tenant, &format!("activities{lead}"), items, request)
     }
 }

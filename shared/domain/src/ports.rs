@@ -2,6 +2,7 @@
 //! DynamoDB adapter in `cc-store` implements them all; every method takes the
 //! tenant (directly or inside the entity) so no call can reach across tenants.
 
+use crate::activity::Activity;
 use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
@@ -147,6 +148,19 @@ pub trait ImportStore: Send + Sync {
     ) -> Result<Page<RowError>, StoreError>;
 }
 
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Appends to leads' timelines; an activity with an id already stored is
+    /// written again in place, not twice.
+    async fn append_activities(&self, activities: &[Activity]) -> Result<(), StoreError>;
+    async fn list_lead_activities(
+        &self,
+        tenant: TenantId,
+        lead: LeadId,
+        page: &PageRequest,
+    ) -> Result<Page<Activity>, StoreError>;
+}
+
 /// The lead-batch queue between the api and the ingest function.
 #[async_trait]
 pub trait LeadBatchQueue: Send + Sync {
@@ -154,6 +168,12 @@ pub trait LeadBatchQueue: Send + Sync {
 }
 
 /// Everything the functions need from storage.
-pub trait Store: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore + ImportStore {}
+pub trait Store:
+    TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore + ImportStore + ActivityStore
+{
+}
 
-impl<T> Store for T where T: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore + ImportStore {}
+impl<T> Store for T where
+    T: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore + ImportStore + ActivityStore
+{
+}

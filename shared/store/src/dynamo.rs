@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest,
 };
 use cc_domain::StoreError;
+use cc_domain::activity::Activity;
 use cc_domain::api_key::ApiKey;
 use cc_domain::campaign::{Campaign, CampaignStatus};
 use cc_domain::email::{EmailAddress, EmailDomain};
@@ -17,7 +18,8 @@ use cc_domain::lead::{Lead, LeadStatus};
 use cc_domain::organization::Organization;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::ports::{
-    AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadStore, OrganizationStore, TenantStore,
+    ActivityStore, AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadStore, OrganizationStore,
+    TenantStore,
 };
 use cc_domain::tenant::Tenant;
 use chrono::{DateTime, Utc};
@@ -1114,5 +1116,33 @@ impl ImportStore for DynamoStore {
     ) -> Result<Page<RowError>, StoreError> {
         let listing = Listing::table(keys::import_errors(tenant, id), keys::IMPORT_ERROR_PREFIX);
         self.query_page(tenant, listing, page, "import error").await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for DynamoStore {
+    async fn append_activities(&self, activities: &[Activity]) -> Result<(), StoreError> {
+        let items = activities
+            .iter()
+            .map(|a| {
+                entity_item(
+                    a,
+                    a.tenant_id,
+                    &keys::lead_activity(a.tenant_id, a.lead_id, a.id),
+                    "activity",
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_put(items).await
+    }
+
+    async fn list_lead_activities(
+        &self,
+        tenant: TenantId,
+        lead: LeadId,
+        page: &PageRequest,
+    ) -> Result<Page<Activity>, StoreError> {
+        let listing = Listing::table(keys::lead_activities(tenant, lead), keys::ACTIVITY_PREFIX);
+        self.query_page(tenant, listing, page, "activity").await
     }
 }

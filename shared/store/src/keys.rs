@@ -131,6 +131,20 @@ pub fn lead_address(tenant: TenantId, campaign: CampaignId, email: &EmailAddress
     }
 }
 
+pub const ACTIVITY_PREFIX: &str = "ACTIVITY#";
+
+/// A lead's timeline lives in the lead's own partition, beside the lead item.
+pub fn lead_activity(tenant: TenantId, lead_id: LeadId, activity: uuid::Uuid) -> Key {
+    Key {
+        pk: lead(tenant, lead_id).pk,
+        sk: format!("{ACTIVITY_PREFIX}{activity}"),
+    }
+}
+
+pub fn lead_activities(tenant: TenantId, lead_id: LeadId) -> String {
+    lead(tenant, lead_id).pk
+}
+
 pub fn import_job(tenant: TenantId, id: ImportJobId) -> Key {
     Key {
         pk: tenant_partition(tenant),

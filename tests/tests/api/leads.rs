@@ -305,3 +305,29 @@ async fn a_lead_may_only_point_at_an_organisation_of_its_tenant() {
         "/leads/0/organization_id"
     );
 }
+
+#[tokio::test]
+async fn a_created_lead_starts_its_timeline_with_lead_created() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let key = &tenant.admin_key;
+    let campaign = app.create_campaign(key, "Q1").await;
+    let lead = app
+        .add_leads(key, &campaign, json!({"email": "ann@acme.com", "source": "webinar"}))
+        .await
+        .id();
+    // A duplicate adds nothing to anyone's timeline.
+    app.add_leads(key, &campaign, json!([{"email": "ANN@acme.com"}]))
+        .await
+        .ok(200);
+    let timeline = app.get(&format!("/v1/leads/{lead}/activities"), key).await;
+    let items = timeline.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "lead.created");
+    assert_eq!(items[0]["lead_id"], lead.as_str());
+    assert_eq!(items[0]["data"]["source"], "webinar");
+    let other = app.create_tenant("Other").await;
+    app.get(&format!("/v1/leads/{lead}/activities"), &other.admin_key)
+        .await
+        .problem(404);
+}

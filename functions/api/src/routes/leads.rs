@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use cc_domain::DomainError;
+use cc_domain::activity::Activity;
 use cc_domain::ids::LeadId;
 use cc_domain::lead::{Lead, LeadPatch, LeadStatus, NewLead};
 use cc_domain::operations::leads::{self, Addressing, ItemStatus, LeadItemResult, LeadOutcome};
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/campaigns/{id}/leads", get(list_campaign_leads).post(add_leads))
         .route("/v1/leads", get(find_leads))
         .route("/v1/leads/{id}", get(get_lead).patch(update_lead).delete(delete_lead))
+        .route("/v1/leads/{id}/activities", get(lead_activities))
 }
 
 fn lead_id(raw: &str) -> Result<LeadId, DomainError> {
@@ -212,4 +214,26 @@ pub async fn delete_lead(
 ) -> Result<StatusCode, Problem> {
     leads::delete(state.store.as_ref(), &caller, lead_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ActivityList {
+    pub items: Vec<Activity>,
+    pub next_cursor: Option<String>,
+}
+
+/// A lead's timeline, oldest first (`lead.created`, and later email and reply events).
+#[utoipa::path(get, path = "/v1/leads/{id}/activities", tag = "leads",
+    params(("id" = String, Path, description = "Lead id"), super::PageParams),
+    responses((status = 200, body = ActivityList), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn lead_activities(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    QueryParams(params): QueryParams<super::PageParams>,
+) -> Result<Json<Page<Activity>>, Problem> {
+    let page = PageRequest::parse(params.cursor, params.limit)?;
+    Ok(Json(
+        leads::activities(state.store.as_ref(), &caller, lead_id(&id)?, &page).await?,
+    ))
 }

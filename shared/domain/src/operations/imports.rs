@@ -1,6 +1,7 @@
 //! CSV imports: split a file into batches for the ingest function, ingest a
 //! batch exactly once in effect, and report on the job.
 
+use crate::activity::Activity;
 use crate::api_key::{Capability, Principal};
 use crate::campaign::CampaignStatus;
 use crate::csv_import::{self, CsvError};
@@ -148,11 +149,14 @@ pub async fn ingest_batch(store: &dyn Store, batch: LeadBatch, now: DateTime<Utc
     };
     let to_store: Vec<Lead> = leads.iter().map(|(_, lead)| lead.clone()).collect();
     let results = store.insert_leads(&to_store).await?;
+    let mut created = Vec::new();
     for ((row, lead), result) in leads.iter().zip(results) {
         match result {
-            LeadInsert::Created => outcome.created += 1,
-            // Our own lead from an earlier attempt at this batch.
-            LeadInsert::Duplicate(holder) if holder == lead.id => outcome.created += 1,
+            // Ours, whether written now or by an earlier attempt at this batch.
+            LeadInsert::Created => created.push(Activity::lead_created(lead, Some(job_id))),
+            LeadInsert::Duplicate(holder) if holder == lead.id => {
+                created.push(Activity::lead_created(lead, Some(job_id)))
+            }
             LeadInsert::Duplicate(holder) => {
                 outcome.duplicates += 1;
                 outcome.errors.push(RowError {
@@ -162,6 +166,9 @@ pub async fn ingest_batch(store: &dyn Store, batch: LeadBatch, now: DateTime<Utc
             }
         }
     }
+    outcome.created = created.len() as u64;
+    // lead.created has the lead's id, so a retried batch rewrites, not repeats, it.
+    store.append_activities(&created).await?;
     Ok(store.record_import_batch(tenant, job_id, &outcome, now).await?)
 }
 

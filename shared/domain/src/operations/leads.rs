@@ -1,4 +1,5 @@
 use super::with_optimistic_retry;
+use crate::activity::Activity;
 use crate::api_key::{Capability, Principal};
 use crate::campaign::CampaignStatus;
 use crate::email::EmailAddress;
@@ -157,11 +158,18 @@ pub async fn add(
         }
     }
     let inserted = store.insert_leads(&to_store).await?;
+    let mut created = Vec::new();
     for (index, result) in stored_index.into_iter().zip(inserted) {
-        if let LeadInsert::Duplicate(existing) = result {
-            outcomes[index] = LeadOutcome::Duplicate(existing);
+        match result {
+            LeadInsert::Duplicate(existing) => outcomes[index] = LeadOutcome::Duplicate(existing),
+            LeadInsert::Created => {
+                if let LeadOutcome::Created(lead) = &outcomes[index] {
+                    created.push(Activity::lead_created(lead, None));
+                }
+            }
         }
     }
+    store.append_activities(&created).await?;
     for (index, first) in same_call_duplicate {
         let holder = match &outcomes[first] {
             LeadOutcome::Created(lead) => lead.id,
@@ -264,6 +272,18 @@ pub async fn update(
         Ok(lead)
     })
     .await
+}
+
+/// A lead's timeline, oldest first.
+pub async fn activities(
+    store: &dyn Store,
+    caller: &Principal,
+    id: LeadId,
+    page: &PageRequest,
+) -> Result<Page<Activity>, DomainError> {
+    caller.require(Capability::Read)?;
+    store.get_lead(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+    Ok(store.list_lead_activities(caller.tenant_id, id, page).await?)
 }
 
 pub async fn delete(store: &dyn Store, caller: &Principal, id: LeadId) -> Result<(), DomainError> {
