@@ -236,6 +236,19 @@ impl OrganizationStore for MemoryStore {
         page(tenant, "organizations", items, request)
     }
 
+    async fn organization_ids_by_domain(
+        &self,
+        tenant: TenantId,
+        domains: &[EmailDomain],
+    ) -> Result<HashMap<EmailDomain, OrganizationId>, StoreError> {
+        Ok(self.with(|s| {
+            domains
+                .iter()
+                .filter_map(|d| s.domains.get(&(tenant, d.to_string())).map(|id| (d.clone(), *id)))
+                .collect()
+        }))
+    }
+
     async fn replace_organization(
         &self,
         organization: &Organization,

@@ -85,6 +85,12 @@ pub trait OrganizationStore: Send + Sync {
         domain: &EmailDomain,
     ) -> Result<Option<Organization>, StoreError>;
     async fn list_organizations(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Organization>, StoreError>;
+    /// The organisations holding these email domains (absent ones are left out).
+    async fn organization_ids_by_domain(
+        &self,
+        tenant: TenantId,
+        domains: &[EmailDomain],
+    ) -> Result<std::collections::HashMap<EmailDomain, OrganizationId>, StoreError>;
     /// Replaces `previous` (same id) with `organization`, moving the domain
     /// claim if the domain changed; version-checked like campaigns.
     async fn replace_organization(

@@ -771,6 +771,30 @@ impl OrganizationStore for DynamoStore {
         self.query_page(tenant, listing, page, "organization").await
     }
 
+    async fn organization_ids_by_domain(
+        &self,
+        tenant: TenantId,
+        domains: &[EmailDomain],
+    ) -> Result<HashMap<EmailDomain, OrganizationId>, StoreError> {
+        let claims: HashMap<String, &EmailDomain> = domains
+            .iter()
+            .map(|d| (keys::organization_domain(tenant, d).sk, d))
+            .collect();
+        let keys = domains
+            .iter()
+            .map(|d| key_item(&keys::organization_domain(tenant, d)))
+            .collect();
+        let mut found = HashMap::new();
+        for item in self.batch_get(keys, "SK, organization_id").await? {
+            let domain = attribute_text(&item, SK).and_then(|sk| claims.get(&sk).copied());
+            let holder = attribute_text(&item, "organization_id").and_then(|id| id.parse().ok());
+            if let (Some(domain), Some(holder)) = (domain, holder) {
+                found.insert(domain.clone(), holder);
+            }
+        }
+        Ok(found)
+    }
+
     async fn replace_organization(
         &self,
         organization: &Organization,

@@ -323,3 +323,43 @@ async fn an_undecodable_record_is_parked_on_the_dead_letter_queue() {
             .contains("not a lead batch")
     );
 }
+
+#[tokio::test]
+async fn imported_leads_join_the_organisation_of_their_business_domain() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let key = &tenant.admin_key;
+    let campaign = app.create_campaign(key, "Q1").await;
+    let existing = app.create_organization(key, "globex.com").await;
+    let csv = "email,company,title\nann@acme.com,Acme Inc,CEO\nbob@acme.com,Acme Inc,CTO\ncat@gmail.com,Cat Ltd,Owner\ndan@globex.com,Globex,VP Sales\n";
+    let import = app.import_csv(key, &campaign, csv, "").await.id();
+    assert_eq!(wait_for_completion(&app, key, &import).await["created"], 4);
+
+    let acme = app.get("/v1/organizations?email_domain=acme.com", key).await;
+    let acme = acme.ok(200)["items"][0].clone();
+    assert_eq!(acme["name"], "Acme Inc");
+    assert!(
+        app.get("/v1/organizations?email_domain=gmail.com", key).await.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let leads = app
+        .collect_all(&format!("/v1/campaigns/{campaign}/leads"), key, 100)
+        .await;
+    let org_of = |email: &str| leads.iter().find(|l| l["email"] == email).unwrap()["organization_id"].clone();
+    assert_eq!(org_of("ann@acme.com"), acme["id"]);
+    assert_eq!(org_of("bob@acme.com"), acme["id"]);
+    assert_eq!(org_of("dan@globex.com"), existing.as_str());
+    assert!(org_of("cat@gmail.com").is_null());
+    // Scores and flags came with them.
+    let cat = leads.iter().find(|l| l["email"] == "cat@gmail.com").unwrap();
+    assert_eq!(cat["email_flags"]["free_mail"], true);
+    assert!(leads.iter().all(|l| l["score"].is_u64() && l["score_tier"].is_string()));
+
+    // Another import reuses the organisation.
+    let again = app.import_csv(key, &campaign, "email\neve@acme.com\n", "").await.id();
+    wait_for_completion(&app, key, &again).await;
+    let all = app.collect_all("/v1/organizations", key, 100).await;
+    assert_eq!(all.len(), 2, "acme.com and globex.com, once each");
+}

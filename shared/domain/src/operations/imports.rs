@@ -147,7 +147,8 @@ pub async fn ingest_batch(store: &dyn Store, batch: LeadBatch, now: DateTime<Utc
         errors: refused,
         ..Default::default()
     };
-    let to_store: Vec<Lead> = leads.iter().map(|(_, lead)| lead.clone()).collect();
+    let mut to_store: Vec<Lead> = leads.iter().map(|(_, lead)| lead.clone()).collect();
+    super::organizations::link_by_domain(store, &mut to_store, now).await?;
     let results = store.insert_leads(&to_store).await?;
     let mut created = Vec::new();
     for ((row, lead), result) in leads.iter().zip(results) {

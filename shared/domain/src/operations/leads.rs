@@ -157,6 +157,12 @@ pub async fn add(
             }
         }
     }
+    super::organizations::link_by_domain(store, &mut to_store, now).await?;
+    for (lead, &index) in to_store.iter().zip(&stored_index) {
+        if let LeadOutcome::Created(outcome) = &mut outcomes[index] {
+            outcome.organization_id = lead.organization_id;
+        }
+    }
     let inserted = store.insert_leads(&to_store).await?;
     let mut created = Vec::new();
     for (index, result) in stored_index.into_iter().zip(inserted) {

@@ -85,3 +85,66 @@ pub async fn delete(store: &dyn Store, caller: &Principal, id: OrganizationId) -
     store.delete_organization(&organization).await?;
     Ok(())
 }
+
+/// Links leads without an organisation to the one of their email domain,
+/// creating it (named after the lead's company) when the tenant has none.
+/// Free-mail and disposable domains are never organisations.
+pub async fn link_by_domain(
+    store: &dyn Store,
+    leads: &mut [crate::lead::Lead],
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    use std::collections::HashMap;
+    let Some(tenant) = leads.first().map(|l| l.tenant_id) else {
+        return Ok(());
+    };
+    let business_domain = |lead: &crate::lead::Lead| {
+        let flags = lead.email_flags;
+        (lead.organization_id.is_none() && !flags.free_mail && !flags.disposable)
+            .then(|| EmailDomain::parse(lead.email.domain()).ok())
+            .flatten()
+    };
+    let mut wanted: Vec<EmailDomain> = leads.iter().filter_map(business_domain).collect();
+    wanted.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let mut known: HashMap<EmailDomain, OrganizationId> = store.organization_ids_by_domain(tenant, &wanted).await?;
+    let missing: Vec<EmailDomain> = wanted.iter().filter(|d| !known.contains_key(*d)).cloned().collect();
+    for domain in &missing {
+        let example = leads.iter().find(|l| business_domain(l).as_ref() == Some(domain));
+        let input = NewOrganization {
+            name: example.and_then(|l| l.company_name.clone()),
+            email_domain: domain.to_string(),
+            website: None,
+            linkedin_url: None,
+            industry: example.and_then(|l| l.industry.clone()),
+            size: None,
+            employee_count: None,
+            annual_revenue: None,
+            country: None,
+            city: None,
+            phone: None,
+            description: None,
+            technologies: Vec::new(),
+            social_profiles: Default::default(),
+            custom_fields: Default::default(),
+        };
+        let Ok(organization) = Organization::create(tenant, input, now) else {
+            continue;
+        };
+        let id = match store.insert_organization(&organization).await? {
+            Ok(()) => organization.id,
+            // Created meanwhile by another batch or request: use that one.
+            Err(AlreadyExists(holder)) => holder,
+        };
+        known.insert(domain.clone(), id);
+    }
+    for lead in leads.iter_mut() {
+        if let Some(domain) = business_domain(lead) {
+            lead.organization_id = known.get(&domain).copied();
+        }
+    }
+    Ok(())
+}
