@@ -10,7 +10,7 @@ use cc_domain::api_key::Principal;
 use cc_domain::operations::auth;
 
 /// The bearer token, or the `X-Api-Key` header (what n8n's header auth sends).
-fn presented_key(parts: &Parts) -> Option<String> {
+pub(crate) fn presented_key(parts: &Parts) -> Option<String> {
     let bearer = parts
         .headers
         .get(header::AUTHORIZATION)

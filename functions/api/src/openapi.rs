@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         create_organization, list_organizations, get_organization, update_organization, delete_organization,
         add_leads, list_campaign_leads, find_leads, get_lead, update_lead, delete_lead, lead_activities,
         start_import, get_import, import_errors,
+        create_lead_source, list_lead_sources, get_lead_source, delete_lead_source, hook_leads, default_hook,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),
     modifiers(&Security),
@@ -36,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         (name = "organizations", description = "Companies, one per email domain"),
         (name = "leads", description = "Prospects in campaigns"),
         (name = "imports", description = "CSV imports processed in the background"),
+        (name = "lead-sources", description = "Webhooks and Google Sheets that feed campaigns"),
     )
 )]
 pub struct ApiDoc;

@@ -63,6 +63,7 @@ fn bench(c: &mut Criterion) {
                 job_created_ms: 1_795_000_000_000,
                 batch: 0,
                 default_country: None,
+                source: Some("csv".into()),
                 rows,
             };
             let (leads, refused) = leads_of_batch(batch, Utc::now());

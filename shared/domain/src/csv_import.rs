@@ -223,6 +223,31 @@ pub fn sniff_delimiter(text: &str) -> u8 {
         .map_or(b',', |(d, _)| *d)
 }
 
+/// Where one header goes: the explicit mapping (field key, `custom_fields.<name>`
+/// or `ignore`) if it names the header, else the automatic match, else a custom field.
+fn column_for(header: &str, explicit: &BTreeMap<String, String>) -> Result<Column, CsvError> {
+    let named = explicit
+        .iter()
+        .find(|(h, _)| h.trim() == header.trim())
+        .map(|(_, target)| target.trim());
+    Ok(match named {
+        Some("ignore") | Some("") => Column::Ignore,
+        Some(target) => match target.strip_prefix("custom_fields.") {
+            Some(name) if !name.is_empty() => Column::Custom(name.to_string()),
+            _ => Column::Field(
+                LeadField::from_key(target).ok_or_else(|| CsvError::UnknownMappingTarget {
+                    target: target.to_string(),
+                })?,
+            ),
+        },
+        None => match LeadField::from_header(header) {
+            Some(field) => Column::Field(field),
+            None if header.trim().is_empty() => Column::Ignore,
+            None => Column::Custom(header.trim().to_string()),
+        },
+    })
+}
+
 /// Maps headers to lead fields; `explicit` (header → field key,
 /// `custom_fields.<name>` or `ignore`) overrides the automatic match.
 pub fn map_columns(headers: &[String], explicit: &BTreeMap<String, String>) -> Result<Vec<Column>, CsvError> {
@@ -234,33 +259,48 @@ pub fn map_columns(headers: &[String], explicit: &BTreeMap<String, String>) -> R
     let mut taken = std::collections::HashSet::new();
     let mut columns = Vec::with_capacity(headers.len());
     for header in headers {
-        let column = match explicit
-            .iter()
-            .find(|(h, _)| h.trim() == header.trim())
-            .map(|(_, target)| target.trim())
-        {
-            Some("ignore") | Some("") => Column::Ignore,
-            Some(target) => match target.strip_prefix("custom_fields.") {
-                Some(name) if !name.is_empty() => Column::Custom(name.to_string()),
-                _ => Column::Field(
-                    LeadField::from_key(target).ok_or_else(|| CsvError::UnknownMappingTarget {
-                        target: target.to_string(),
-                    })?,
-                ),
-            },
-            None => match LeadField::from_header(header) {
-                // The first column for a field wins; a second "Email" is kept as a custom field.
-                Some(field) if taken.insert(field) => Column::Field(field),
-                _ if header.trim().is_empty() => Column::Ignore,
-                _ => Column::Custom(header.trim().to_string()),
-            },
+        let column = match column_for(header, explicit)? {
+            // The first column for a field wins; a second "Email" is kept as a custom field.
+            Column::Field(field) if !taken.insert(field) => Column::Custom(header.trim().to_string()),
+            other => other,
         };
-        if let Column::Field(field) = column {
-            taken.insert(field);
-        }
         columns.push(column);
     }
     Ok(columns)
+}
+
+/// Maps one JSON object (a webhook's lead) like a CSV row: keys are headers.
+/// `custom_fields` and `personalization` objects pass through as they are.
+pub fn map_object(item: Map<String, Value>, explicit: &BTreeMap<String, String>) -> Result<Value, String> {
+    let mut cells = Vec::new();
+    let mut passthrough = Map::new();
+    for (key, value) in item {
+        if matches!(key.as_str(), "custom_fields" | "personalization") && value.is_object() {
+            passthrough.insert(key, value);
+            continue;
+        }
+        let text = match value {
+            Value::Null => continue,
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return Err(format!("{key}: must be text, a number or true/false")),
+        };
+        let column = column_for(&key, explicit).map_err(|e| e.to_string())?;
+        cells.push((column, text));
+    }
+    let mut lead = assemble(cells.iter().map(|(c, t)| (c, t.as_str())))?;
+    if let Value::Object(lead) = &mut lead {
+        for (key, value) in passthrough {
+            match (lead.get_mut(&key), value) {
+                (Some(Value::Object(existing)), Value::Object(extra)) => existing.extend(extra),
+                (_, value) => {
+                    lead.insert(key, value);
+                }
+            }
+        }
+    }
+    Ok(lead)
 }
 
 /// Parses a lead CSV into one lead object per non-blank row.
@@ -336,10 +376,15 @@ fn row_to_lead(record: &csv::StringRecord, columns: &[Column]) -> Result<Value, 
             columns.len()
         ));
     }
+    assemble(columns.iter().zip(record.iter()))
+}
+
+/// Builds a lead object from (column, cell) pairs.
+fn assemble<'a>(cells: impl Iterator<Item = (&'a Column, &'a str)>) -> Result<Value, String> {
     let mut lead = Map::new();
     let mut custom = Map::new();
     let mut full_name = None;
-    for (cell, column) in record.iter().zip(columns) {
+    for (column, cell) in cells {
         let cell = cell.trim();
         if cell.is_empty() {
             continue;
@@ -347,7 +392,8 @@ fn row_to_lead(record: &csv::StringRecord, columns: &[Column]) -> Result<Value, 
         match column {
             Column::Field(LeadField::FullName) => full_name = Some(cell.to_string()),
             Column::Field(field) => {
-                lead.insert(field.key().to_string(), Value::String(cell.to_string()));
+                lead.entry(field.key().to_string())
+                    .or_insert_with(|| Value::String(cell.to_string()));
             }
             Column::Custom(name) => {
                 custom.insert(name.clone(), Value::String(cell.to_string()));
@@ -365,7 +411,7 @@ fn row_to_lead(record: &csv::StringRecord, columns: &[Column]) -> Result<Value, 
         }
     }
     if !lead.contains_key("email") {
-        return Err("the email cell is empty".into());
+        return Err("the email is missing".into());
     }
     if !custom.is_empty() {
         lead.insert("custom_fields".into(), Value::Object(custom));
@@ -455,6 +501,25 @@ mod tests {
             parse(b"Email\nx\n", &missing),
             Err(CsvError::UnknownMappedHeader { .. })
         ));
+    }
+
+    #[test]
+    fn webhook_objects_map_like_rows() {
+        let item = json!({"E-mail": "ann@acme.com", "Full Name": "Ann Lee", "employees": 40, "utm": null,
+                          "custom_fields": {"plan": "pro"}});
+        let lead = map_object(item.as_object().unwrap().clone(), &BTreeMap::new()).unwrap();
+        assert_eq!(
+            lead,
+            json!({"email": "ann@acme.com", "first_name": "Ann", "last_name": "Lee", "custom_fields": {"employees": "40", "plan": "pro"}})
+        );
+        let mapping = BTreeMap::from([("contact".to_string(), "email".to_string())]);
+        let lead = map_object(
+            json!({"contact": "bob@acme.com"}).as_object().unwrap().clone(),
+            &mapping,
+        )
+        .unwrap();
+        assert_eq!(lead["email"], "bob@acme.com");
+        assert!(map_object(json!({"name": "x"}).as_object().unwrap().clone(), &BTreeMap::new()).is_err());
     }
 
     #[test]

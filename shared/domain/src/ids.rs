@@ -86,6 +86,11 @@ id_type!(
     ImportJobId,
     "import"
 );
+id_type!(
+    /// A lead source: a webhook or a polled Google Sheet.
+    LeadSourceId,
+    "lead source"
+);
 
 impl LeadId {
     /// The id of the lead made from row `row` of an import: the same on every

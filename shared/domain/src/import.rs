@@ -103,6 +103,9 @@ pub struct LeadBatch {
     /// The campaign's default country for phone numbers, when it has one.
     #[serde(default)]
     pub default_country: Option<String>,
+    /// Where the rows came from (`csv`, `webhook`...), recorded on leads without a source.
+    #[serde(default)]
+    pub source: Option<String>,
     pub rows: Vec<BatchRow>,
 }
 

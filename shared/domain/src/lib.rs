@@ -13,6 +13,7 @@ pub mod ids;
 pub mod import;
 pub mod input;
 pub mod lead;
+pub mod lead_source;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod operations;

@@ -7,9 +7,10 @@ use crate::activity::Activity;
 use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
-use crate::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
+use crate::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, OrganizationId, TenantId};
 use crate::import::{BatchOutcome, ImportJob, ImportStatus, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
+use crate::lead_source::LeadSource;
 use crate::organization::Organization;
 use crate::page::{Page, PageRequest};
 use crate::ports::*;
@@ -31,6 +32,7 @@ struct State {
     imports: HashMap<(TenantId, ImportJobId), (ImportJob, std::collections::BTreeSet<u32>)>,
     import_errors: BTreeMap<(TenantId, ImportJobId, u32), RowError>,
     activities: BTreeMap<(TenantId, LeadId, uuid::Uuid), Activity>,
+    sources: BTreeMap<LeadSourceId, LeadSource>,
 }
 
 #[derive(Default)]
@@ -494,5 +496,37 @@ impl ActivityStore for MemoryStore {
                 .collect()
         });
         page(tenant, &format!("activities{lead}"), items, request)
+    }
+}
+
+#[async_trait]
+impl LeadSourceStore for MemoryStore {
+    async fn insert_lead_source(&self, source: &LeadSource) -> Result<(), StoreError> {
+        self.with(|s| s.sources.insert(source.id, source.clone()));
+        Ok(())
+    }
+
+    async fn get_lead_source(&self, tenant: TenantId, id: LeadSourceId) -> Result<Option<LeadSource>, StoreError> {
+        Ok(self.with(|s| s.sources.get(&id).filter(|src| src.tenant_id == tenant).cloned()))
+    }
+
+    async fn find_lead_source(&self, id: LeadSourceId) -> Result<Option<LeadSource>, StoreError> {
+        Ok(self.with(|s| s.sources.get(&id).cloned()))
+    }
+
+    async fn list_lead_sources(&self, tenant: TenantId, request: &PageRequest) -> Result<Page<LeadSource>, StoreError> {
+        let items = self.with(|s| {
+            s.sources
+                .values()
+                .filter(|src| src.tenant_id == tenant)
+                .map(|src| (src.id.to_string(), src.clone()))
+                .collect()
+        });
+        page(tenant, "sources", items, request)
+    }
+
+    async fn delete_lead_source(&self, source: &LeadSource) -> Result<(), StoreError> {
+        self.with(|s| s.sources.remove(&source.id));
+        Ok(())
     }
 }

@@ -7,9 +7,10 @@ use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
 use crate::error::StoreError;
-use crate::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
+use crate::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, OrganizationId, TenantId};
 use crate::import::{BatchOutcome, ImportJob, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
+use crate::lead_source::LeadSource;
 use crate::organization::Organization;
 use crate::page::{Page, PageRequest};
 use crate::tenant::Tenant;
@@ -167,6 +168,17 @@ pub trait ActivityStore: Send + Sync {
     ) -> Result<Page<Activity>, StoreError>;
 }
 
+#[async_trait]
+pub trait LeadSourceStore: Send + Sync {
+    async fn insert_lead_source(&self, source: &LeadSource) -> Result<(), StoreError>;
+    async fn get_lead_source(&self, tenant: TenantId, id: LeadSourceId) -> Result<Option<LeadSource>, StoreError>;
+    /// A source found by its id alone: how a webhook call, which carries no
+    /// tenant, is routed (docs/data-model.md lists this pointer as an exception).
+    async fn find_lead_source(&self, id: LeadSourceId) -> Result<Option<LeadSource>, StoreError>;
+    async fn list_lead_sources(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<LeadSource>, StoreError>;
+    async fn delete_lead_source(&self, source: &LeadSource) -> Result<(), StoreError>;
+}
+
 /// The lead-batch queue between the api and the ingest function.
 #[async_trait]
 pub trait LeadBatchQueue: Send + Sync {
@@ -175,11 +187,25 @@ pub trait LeadBatchQueue: Send + Sync {
 
 /// Everything the functions need from storage.
 pub trait Store:
-    TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore + ImportStore + ActivityStore
+    TenantStore
+    + ApiKeyStore
+    + CampaignStore
+    + OrganizationStore
+    + LeadStore
+    + ImportStore
+    + ActivityStore
+    + LeadSourceStore
 {
 }
 
 impl<T> Store for T where
-    T: TenantStore + ApiKeyStore + CampaignStore + OrganizationStore + LeadStore + ImportStore + ActivityStore
+    T: TenantStore
+        + ApiKeyStore
+        + CampaignStore
+        + OrganizationStore
+        + LeadStore
+        + ImportStore
+        + ActivityStore
+        + LeadSourceStore
 {
 }

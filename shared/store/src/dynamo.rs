@@ -12,14 +12,15 @@ use cc_domain::activity::Activity;
 use cc_domain::api_key::ApiKey;
 use cc_domain::campaign::{Campaign, CampaignStatus};
 use cc_domain::email::{EmailAddress, EmailDomain};
-use cc_domain::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
+use cc_domain::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, OrganizationId, TenantId};
 use cc_domain::import::{BatchOutcome, ImportJob, ImportStatus, RowError};
 use cc_domain::lead::{Lead, LeadStatus};
+use cc_domain::lead_source::LeadSource;
 use cc_domain::organization::Organization;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::ports::{
-    ActivityStore, AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadStore, OrganizationStore,
-    TenantStore,
+    ActivityStore, AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadSourceStore, LeadStore,
+    OrganizationStore, TenantStore,
 };
 use cc_domain::tenant::Tenant;
 use chrono::{DateTime, Utc};
@@ -1168,5 +1169,57 @@ impl ActivityStore for DynamoStore {
     ) -> Result<Page<Activity>, StoreError> {
         let listing = Listing::table(keys::lead_activities(tenant, lead), keys::ACTIVITY_PREFIX);
         self.query_page(tenant, listing, page, "activity").await
+    }
+}
+
+#[async_trait]
+impl LeadSourceStore for DynamoStore {
+    async fn insert_lead_source(&self, source: &LeadSource) -> Result<(), StoreError> {
+        let item = entity_item(
+            source,
+            source.tenant_id,
+            &keys::lead_source(source.tenant_id, source.id),
+            "lead_source",
+        )?;
+        if !self.put_if(item, IS_NEW, None).await? {
+            return Err(StoreError::VersionConflict);
+        }
+        // The pointer last: until it exists the source simply is not callable yet.
+        let mut pointer = key_item(&keys::lead_source_pointer(source.id));
+        pointer.insert("tenant_id".into(), s(source.tenant_id.to_string()));
+        pointer.insert("entity".into(), s("lead_source_pointer"));
+        if self.put_if(pointer, IS_NEW, None).await? {
+            Ok(())
+        } else {
+            Err(StoreError::VersionConflict)
+        }
+    }
+
+    async fn get_lead_source(&self, tenant: TenantId, id: LeadSourceId) -> Result<Option<LeadSource>, StoreError> {
+        self.get_entity(&keys::lead_source(tenant, id), "lead source").await
+    }
+
+    async fn find_lead_source(&self, id: LeadSourceId) -> Result<Option<LeadSource>, StoreError> {
+        let tenant = self
+            .claim_holder(&keys::lead_source_pointer(id), "tenant_id")
+            .await?
+            .and_then(|t| t.parse::<TenantId>().ok());
+        match tenant {
+            Some(tenant) => self.get_lead_source(tenant, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_lead_sources(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<LeadSource>, StoreError> {
+        let listing = Listing::table(keys::tenant_items(tenant), keys::LEAD_SOURCE_PREFIX);
+        self.query_page(tenant, listing, page, "lead source").await
+    }
+
+    async fn delete_lead_source(&self, source: &LeadSource) -> Result<(), StoreError> {
+        // The pointer first: a half-done delete leaves nothing callable.
+        self.delete_existing(&keys::lead_source_pointer(source.id)).await?;
+        self.delete_existing(&keys::lead_source(source.tenant_id, source.id))
+            .await?;
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@
 
 use cc_domain::campaign::CampaignStatus;
 use cc_domain::email::{EmailAddress, EmailDomain};
-use cc_domain::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
+use cc_domain::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, OrganizationId, TenantId};
 use cc_domain::lead::LeadStatus;
 
 pub const PK: &str = "PK";
@@ -131,6 +131,25 @@ pub fn lead_address(tenant: TenantId, campaign: CampaignId, email: &EmailAddress
     }
 }
 
+pub const LEAD_SOURCE_PREFIX: &str = "SOURCE#";
+
+pub fn lead_source(tenant: TenantId, id: LeadSourceId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("{LEAD_SOURCE_PREFIX}{id}"),
+    }
+}
+
+/// The one key without a tenant: a webhook call names only its source, so
+/// this pointer (holding just the tenant id) finds the tenant. The source id
+/// is random and unguessable; the pointer holds no customer data.
+pub fn lead_source_pointer(id: LeadSourceId) -> Key {
+    Key {
+        pk: format!("{LEAD_SOURCE_PREFIX}{id}"),
+        sk: "POINTER".into(),
+    }
+}
+
 pub const ACTIVITY_PREFIX: &str = "ACTIVITY#";
 
 /// A lead's timeline lives in the lead's own partition, beside the lead item.
@@ -199,6 +218,7 @@ mod tests {
             leads_with_email(t, &email),
             lead_address(t, c, &email).pk,
             import_job(t, ImportJobId::generate()).pk,
+            lead_source(t, LeadSourceId::generate()).pk,
             import_error(t, ImportJobId::generate(), 7).pk,
         ] {
             assert!(pk.starts_with(&prefix), "{pk}");

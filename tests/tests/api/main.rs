@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod campaigns;
+mod hooks;
 mod imports;
 mod isolation;
 mod leads;

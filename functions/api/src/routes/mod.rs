@@ -1,6 +1,7 @@
 mod api_keys;
 mod campaigns;
 mod imports;
+mod lead_sources;
 mod leads;
 mod organizations;
 mod tenants;
@@ -18,6 +19,7 @@ use tracing::Instrument;
 pub use api_keys::*;
 pub use campaigns::*;
 pub use imports::*;
+pub use lead_sources::*;
 pub use leads::*;
 pub use organizations::*;
 pub use tenants::*;
@@ -32,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(organizations::routes())
         .merge(leads::routes())
         .merge(imports::routes())
+        .merge(lead_sources::routes())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -3,7 +3,7 @@
 
 use crate::activity::Activity;
 use crate::api_key::{Capability, Principal};
-use crate::campaign::CampaignStatus;
+use crate::campaign::{Campaign, CampaignStatus};
 use crate::csv_import::{self, CsvError};
 use crate::email::EmailAddress;
 use crate::error::DomainError;
@@ -14,6 +14,7 @@ use crate::lead::{Lead, NewLead};
 use crate::page::{Cursor, PageRequest};
 use crate::ports::{LeadBatchQueue, LeadInsert, Store};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 const NOT_FOUND: DomainError = DomainError::NotFound { entity: "import" };
@@ -51,16 +52,29 @@ pub async fn start_csv_import(
         }
         other => DomainError::BadFile(other.to_string()),
     })?;
+    let rows = parsed.rows.into_iter().map(|r| (r.row as u32, r.lead)).collect();
+    queue_rows(store, queue, &campaign, rows, "csv", now).await
+}
 
-    let total_rows = parsed.rows.len() as u64;
+/// Starts an import job of mapped rows (row number, lead object or why not):
+/// refuses unreadable rows and in-request repeats of an address at once, stores
+/// the job and puts the rest on the lead-batch queue.
+pub async fn queue_rows(
+    store: &dyn Store,
+    queue: &dyn LeadBatchQueue,
+    campaign: &Campaign,
+    rows: Vec<(u32, Result<Value, String>)>,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<ImportJob, DomainError> {
+    let total_rows = rows.len() as u64;
     let mut errors = Vec::new();
     let mut invalid = 0;
     let mut duplicates = 0;
     let mut first_row_with_address: HashMap<String, u32> = HashMap::new();
-    let mut rows = Vec::new();
-    for parsed_row in parsed.rows {
-        let row = parsed_row.row as u32;
-        let lead = match parsed_row.lead {
+    let mut accepted = Vec::new();
+    for (row, lead) in rows {
+        let lead = match lead {
             Ok(lead) => lead,
             Err(reason) => {
                 invalid += 1;
@@ -68,7 +82,7 @@ pub async fn start_csv_import(
                 continue;
             }
         };
-        // Valid addresses repeated in the file are settled here, so batches
+        // Valid addresses repeated in one request are settled here, so batches
         // processed side by side never race for the same address.
         if let Some(key) = lead["email"]
             .as_str()
@@ -85,21 +99,21 @@ pub async fn start_csv_import(
             }
             first_row_with_address.insert(key, row);
         }
-        rows.push(BatchRow { row, lead });
+        accepted.push(BatchRow { row, lead });
     }
 
     let job_id = ImportJobId::generate();
-    let batches = split_into_batches(rows);
+    let batches = split_into_batches(accepted);
     let job = ImportJob {
         id: job_id,
-        tenant_id: caller.tenant_id,
-        campaign_id,
+        tenant_id: campaign.tenant_id,
+        campaign_id: campaign.id,
         status: if batches.is_empty() {
             ImportStatus::Completed
         } else {
             ImportStatus::Queued
         },
-        source: "csv".into(),
+        source: source.into(),
         total_rows,
         created: 0,
         duplicates,
@@ -115,12 +129,13 @@ pub async fn start_csv_import(
         .into_iter()
         .enumerate()
         .map(|(n, rows)| LeadBatch {
-            tenant_id: caller.tenant_id,
-            campaign_id,
+            tenant_id: campaign.tenant_id,
+            campaign_id: campaign.id,
             job_id,
             job_created_ms,
             batch: n as u32,
             default_country: campaign.default_country().map(str::to_string),
+            source: Some(source.to_string()),
             rows,
         })
         .collect();
@@ -194,7 +209,9 @@ pub fn leads_of_batch(batch: LeadBatch, now: DateTime<Utc>) -> (Vec<(u32, Lead)>
         match built {
             Ok(mut lead) => {
                 lead.id = LeadId::for_import_row(batch.job_id, batch.job_created_ms, row);
-                lead.source.get_or_insert_with(|| "csv import".to_string());
+                if lead.source.is_none() {
+                    lead.source = Some(batch.source.clone().unwrap_or_else(|| "import".into()));
+                }
                 leads.push((row, lead));
             }
             Err(field_errors) => {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod campaigns;
 pub mod imports;
+pub mod lead_sources;
 pub mod leads;
 pub mod organizations;
 pub mod tenants;
