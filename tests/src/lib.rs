@@ -53,6 +53,8 @@ pub struct TestApp {
     pub sqs: aws_sdk_sqs::Client,
     /// The ingest function's handler, wired as in Lambda.
     pub ingest: ingest::Ingest,
+    /// The scheduler function's tick, wired as in Lambda.
+    pub scheduler: scheduler::Scheduler,
 }
 
 /// A tenant made through the API, with its admin key.
@@ -121,6 +123,17 @@ impl TestApp {
                 ingest_environment["LEAD_BATCH_DLQ_URL"].clone(),
             )),
         };
+        let (scheduler_environment, _) = stack
+            .function_environment(&template, "SchedulerFunction")
+            .expect("SchedulerFunction exists");
+        let scheduler = scheduler::Scheduler {
+            store: store.clone(),
+            lead_batches: Arc::new(SqsQueue::new(
+                sqs.clone(),
+                scheduler_environment["LEAD_BATCH_QUEUE_URL"].clone(),
+            )),
+            fetcher: Arc::new(scheduler::HttpSheetFetcher::new()),
+        };
         let operator_key = OperatorKey::generate_secret();
         let router = api::router(AppState::new(
             store.clone(),
@@ -140,6 +153,7 @@ impl TestApp {
             store,
             sqs,
             ingest,
+            scheduler,
         }
     }
 

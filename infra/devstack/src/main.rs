@@ -151,6 +151,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     save_state(&state_path, &state)?;
     let demo_key = state.demo_admin_key.clone().unwrap_or_default();
 
+    // EventBridge Scheduler's one-minute tick, locally.
+    let (scheduler_environment, _) = stack.function_environment(&template, "SchedulerFunction")?;
+    let scheduler = scheduler::Scheduler {
+        store: store.clone(),
+        lead_batches: Arc::new(SqsQueue::new(
+            sqs.clone(),
+            scheduler_environment
+                .get("LEAD_BATCH_QUEUE_URL")
+                .ok_or("SchedulerFunction has no LEAD_BATCH_QUEUE_URL")?,
+        )),
+        fetcher: Arc::new(scheduler::HttpSheetFetcher::new()),
+    };
+    let tick_loop = tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            if let Err(err) = scheduler.tick(chrono::Utc::now()).await {
+                tracing::warn!(error = %err, "scheduler tick failed; the next one retries");
+            }
+        }
+    });
     let lead_batches = Arc::new(SqsQueue::new(sqs, lead_batch_url));
     let router = api::router(AppState::new(store, OperatorKey::new(&operator_key), lead_batches));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
@@ -189,6 +210,7 @@ API reference: {base}/v1/openapi.json   Press Ctrl-C to stop.
         })
         .await?;
     ingest_loop.abort();
+    tick_loop.abort();
     drop(emulator);
     Ok(())
 }

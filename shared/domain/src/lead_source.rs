@@ -33,6 +33,28 @@ pub struct LeadSource {
     pub url: Option<String>,
     pub poll_interval_seconds: Option<u32>,
     pub created_at: DateTime<Utc>,
+    /// Sheets: when the scheduler polls next.
+    #[serde(default)]
+    pub next_poll_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_poll: Option<PollOutcome>,
+    /// Sheets: data rows already taken, and a digest of them, so a poll
+    /// ingests only rows added since (and everything again if earlier rows changed).
+    #[serde(default)]
+    pub rows_seen: u32,
+    #[serde(default)]
+    pub seen_digest: Option<String>,
+}
+
+/// What the last poll of a sheet did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PollOutcome {
+    pub at: DateTime<Utc>,
+    /// `ok` or `error`.
+    pub status: String,
+    pub new_rows: u32,
+    pub import_id: Option<crate::ids::ImportJobId>,
+    pub error: Option<String>,
 }
 
 /// A source as listed: never its secret.
@@ -47,6 +69,8 @@ pub struct LeadSourceView {
     pub url: Option<String>,
     pub poll_interval_seconds: Option<u32>,
     pub created_at: DateTime<Utc>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub last_poll: Option<PollOutcome>,
 }
 
 impl From<LeadSource> for LeadSourceView {
@@ -60,6 +84,8 @@ impl From<LeadSource> for LeadSourceView {
             url: s.url,
             poll_interval_seconds: s.poll_interval_seconds,
             created_at: s.created_at,
+            next_poll_at: s.next_poll_at,
+            last_poll: s.last_poll,
         }
     }
 }

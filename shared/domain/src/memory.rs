@@ -529,4 +529,19 @@ impl LeadSourceStore for MemoryStore {
         self.with(|s| s.sources.remove(&source.id));
         Ok(())
     }
+
+    async fn due_sheet_sources(&self, now: DateTime<Utc>) -> Result<Vec<LeadSource>, StoreError> {
+        Ok(self.with(|s| {
+            s.sources
+                .values()
+                .filter(|src| src.next_poll_at.is_some_and(|at| at <= now))
+                .cloned()
+                .collect()
+        }))
+    }
+
+    async fn save_lead_source(&self, source: &LeadSource) -> Result<(), StoreError> {
+        self.with(|s| s.sources.insert(source.id, source.clone()));
+        Ok(())
+    }
 }

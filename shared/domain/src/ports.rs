@@ -177,6 +177,17 @@ pub trait LeadSourceStore: Send + Sync {
     async fn find_lead_source(&self, id: LeadSourceId) -> Result<Option<LeadSource>, StoreError>;
     async fn list_lead_sources(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<LeadSource>, StoreError>;
     async fn delete_lead_source(&self, source: &LeadSource) -> Result<(), StoreError>;
+    /// Sheet sources of every tenant whose `next_poll_at` has come (the
+    /// scheduler's sharded due index; never a Scan).
+    async fn due_sheet_sources(&self, now: DateTime<Utc>) -> Result<Vec<LeadSource>, StoreError>;
+    /// Stores a source's poll bookkeeping (and its place in the due index).
+    async fn save_lead_source(&self, source: &LeadSource) -> Result<(), StoreError>;
+}
+
+/// Fetches a sheet's CSV export.
+#[async_trait]
+pub trait SheetFetcher: Send + Sync {
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, String>;
 }
 
 /// The lead-batch queue between the api and the ingest function.

@@ -1172,16 +1172,23 @@ impl ActivityStore for DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// A source item; a sheet with a next poll time sits in the due index.
+    fn lead_source_item(source: &LeadSource) -> Result<Item, StoreError> {
+        let key = keys::lead_source(source.tenant_id, source.id);
+        let mut item = entity_item(source, source.tenant_id, &key, "lead_source")?;
+        if let (cc_domain::lead_source::SourceType::GoogleSheet, Some(next)) = (source.kind, source.next_poll_at) {
+            item.insert(GSI1.pk.into(), s(keys::due_sheets(keys::due_sheet_shard(source.id))));
+            item.insert(GSI1.sk.into(), s(timestamp(next)));
+        }
+        Ok(item)
+    }
+}
+
 #[async_trait]
 impl LeadSourceStore for DynamoStore {
     async fn insert_lead_source(&self, source: &LeadSource) -> Result<(), StoreError> {
-        let item = entity_item(
-            source,
-            source.tenant_id,
-            &keys::lead_source(source.tenant_id, source.id),
-            "lead_source",
-        )?;
-        if !self.put_if(item, IS_NEW, None).await? {
+        if !self.put_if(Self::lead_source_item(source)?, IS_NEW, None).await? {
             return Err(StoreError::VersionConflict);
         }
         // The pointer last: until it exists the source simply is not callable yet.
@@ -1193,6 +1200,44 @@ impl LeadSourceStore for DynamoStore {
         } else {
             Err(StoreError::VersionConflict)
         }
+    }
+
+    async fn due_sheet_sources(&self, now: DateTime<Utc>) -> Result<Vec<LeadSource>, StoreError> {
+        let mut due = Vec::new();
+        for shard in 0..keys::DUE_SHEET_SHARDS {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI1.name)
+                    .key_condition_expression("#pk = :pk AND #sk <= :now")
+                    .expression_attribute_names("#pk", GSI1.pk)
+                    .expression_attribute_names("#sk", GSI1.sk)
+                    .expression_attribute_values(":pk", s(keys::due_sheets(shard)))
+                    .expression_attribute_values(":now", s(timestamp(now)))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(backend("Query"))?;
+                for item in out.items.unwrap_or_default() {
+                    due.push(decode(item, "lead source")?);
+                }
+                match out.last_evaluated_key {
+                    Some(key) => start = Some(key),
+                    None => break,
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    async fn save_lead_source(&self, source: &LeadSource) -> Result<(), StoreError> {
+        // A source deleted meanwhile stays deleted: there is nothing to save.
+        self.put_if(Self::lead_source_item(source)?, "attribute_exists(PK)", None)
+            .await?;
+        Ok(())
     }
 
     async fn get_lead_source(&self, tenant: TenantId, id: LeadSourceId) -> Result<Option<LeadSource>, StoreError> {

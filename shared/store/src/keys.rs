@@ -150,6 +150,20 @@ pub fn lead_source_pointer(id: LeadSourceId) -> Key {
     }
 }
 
+/// Shards of the scheduler's due index of sheet sources.
+pub const DUE_SHEET_SHARDS: u8 = 4;
+
+/// GSI1 key of a sheet source waiting for its next poll. Like the source
+/// pointer it spans tenants: the scheduler serves them all. Sharded so no
+/// single index partition takes every tenant's polls.
+pub fn due_sheets(shard: u8) -> String {
+    format!("DUE#SHEETS#{shard}")
+}
+
+pub fn due_sheet_shard(id: LeadSourceId) -> u8 {
+    id.as_uuid().as_bytes()[15] % DUE_SHEET_SHARDS
+}
+
 pub const ACTIVITY_PREFIX: &str = "ACTIVITY#";
 
 /// A lead's timeline lives in the lead's own partition, beside the lead item.

@@ -10,4 +10,5 @@ mod leads;
 mod meta;
 mod organizations;
 mod provisioning;
+mod sheets;
 mod tenants;

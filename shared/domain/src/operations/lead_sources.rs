@@ -75,6 +75,11 @@ pub async fn create(
         url,
         poll_interval_seconds,
         created_at: now,
+        // A new sheet is polled on the next tick.
+        next_poll_at: (input.kind == SourceType::GoogleSheet).then_some(now),
+        last_poll: None,
+        rows_seen: 0,
+        seen_digest: None,
     };
     store.insert_lead_source(&source).await?;
     Ok(source)

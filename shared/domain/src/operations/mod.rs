@@ -7,6 +7,7 @@ pub mod imports;
 pub mod lead_sources;
 pub mod leads;
 pub mod organizations;
+pub mod sheets;
 pub mod tenants;
 
 use crate::error::{DomainError, StoreError};
