@@ -179,7 +179,7 @@ impl From<DomainError> for Problem {
                 detail,
             ),
             DomainError::Store(source) => {
-                tracing::error!(error = %ErrorChain(&source), "storage failure");
+                tracing::error!(error = %cc_runtime::ErrorChain(&source), "storage failure");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -188,21 +188,6 @@ impl From<DomainError> for Problem {
                 )
             }
         }
-    }
-}
-
-/// Formats an error with all its causes, for logs.
-struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
     }
 }
 

@@ -73,23 +73,9 @@ impl Ingest {
                 Ok(())
             }
             Err(err) => {
-                tracing::error!(error = %ErrorChain(&err), "lead batch failed; SQS will retry it");
+                tracing::error!(error = %cc_runtime::ErrorChain(&err), "lead batch failed; SQS will retry it");
                 Err(failure())
             }
         }
-    }
-}
-
-struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
     }
 }

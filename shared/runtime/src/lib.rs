@@ -73,3 +73,18 @@ pub async fn operator_key(config: &SdkConfig) -> Result<String, ConfigError> {
         .map(str::to_string)
         .ok_or(ConfigError::EmptyOperatorSecret)
 }
+
+/// Formats an error with all its causes (`outer: cause: root`), for logs.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

@@ -439,6 +439,25 @@ impl DynamoStore {
         }
     }
 
+    /// Sends a conditional UpdateItem: `Some(attributes)` (what ReturnValues
+    /// asked for) when it was applied, `None` when its condition did not hold.
+    async fn update_if(
+        &self,
+        request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<Option<Item>, StoreError> {
+        match request.send().await {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+
     /// Reads items by key, 100 per BatchGetItem, retrying unprocessed keys.
     async fn batch_get(&self, keys: Vec<Item>, projection: &str) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
@@ -540,29 +559,20 @@ impl DynamoStore {
     async fn adopt_abandoned_claim(&self, lead: &Lead, ghost: LeadId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let key = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&key)))
-            .update_expression("SET lead_id = :new, claimed_at = :now")
-            .condition_expression("lead_id = :ghost AND claimed_at < :cutoff")
-            .expression_attribute_values(":new", s(lead.id.to_string()))
-            .expression_attribute_values(":ghost", s(ghost.to_string()))
-            .expression_attribute_values(":now", s(timestamp(now)))
-            .expression_attribute_values(":cutoff", s(timestamp(now - ABANDONED_CLAIM_AFTER)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(StoreError::backend("UpdateItem", err)),
-        }
+            .update_if(
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(&key)))
+                    .update_expression("SET lead_id = :new, claimed_at = :now")
+                    .condition_expression("lead_id = :ghost AND claimed_at < :cutoff")
+                    .expression_attribute_values(":new", s(lead.id.to_string()))
+                    .expression_attribute_values(":ghost", s(ghost.to_string()))
+                    .expression_attribute_values(":now", s(timestamp(now)))
+                    .expression_attribute_values(":cutoff", s(timestamp(now - ABANDONED_CLAIM_AFTER))),
+            )
+            .await?;
+        Ok(result.is_some())
     }
 }
 
@@ -639,7 +649,7 @@ impl ApiKeyStore for DynamoStore {
         at: DateTime<Utc>,
         unless_after: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let result = self
+        self.update_if(self
             .client
             .update_item()
             .table_name(&self.table)
@@ -650,21 +660,9 @@ impl ApiKeyStore for DynamoStore {
             )
             .expression_attribute_values(":at", s(timestamp(at)))
             .expression_attribute_values(":threshold", s(timestamp(unless_after)))
-            .expression_attribute_values(":null", s("NULL"))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Another request refreshed it first, or the key was just revoked.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(StoreError::backend("UpdateItem", err)),
-        }
+            .expression_attribute_values(":null", s("NULL"))).await?;
+        // A condition that did not hold is fine: another request refreshed it first, or the key was just revoked.
+        Ok(())
     }
 }
 
@@ -1010,30 +1008,26 @@ impl DynamoStore {
             return Ok(job);
         }
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::import_job(job.tenant_id, job.id))))
-            .update_expression("SET #status = :completed, finished_at = :at")
-            .condition_expression("#status <> :completed")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":completed", s("completed"))
-            .expression_attribute_values(":at", s(timestamp(at)))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
+            .update_if(
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(&keys::import_job(job.tenant_id, job.id))))
+                    .update_expression("SET #status = :completed, finished_at = :at")
+                    .condition_expression("#status <> :completed")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":completed", s("completed"))
+                    .expression_attribute_values(":at", s(timestamp(at)))
+                    .return_values(ReturnValue::AllNew),
+            )
+            .await?;
         match result {
-            Ok(out) => decode(out.attributes.unwrap_or_default(), "import job"),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.get_import(job.tenant_id, job.id)
-                    .await?
-                    .ok_or(StoreError::VersionConflict)
-            }
-            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+            Some(attributes) => decode(attributes, "import job"),
+            // Completed meanwhile by another delivery.
+            None => self
+                .get_import(job.tenant_id, job.id)
+                .await?
+                .ok_or(StoreError::VersionConflict),
         }
     }
 }
@@ -1059,31 +1053,21 @@ impl ImportStore for DynamoStore {
         id: ImportJobId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::import_job(tenant, id))))
-            .update_expression("SET #status = :running, started_at = :at")
-            .condition_expression("#status = :queued")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":queued", s("queued"))
-            .expression_attribute_values(":at", s(timestamp(at)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Another batch got there first.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(StoreError::backend("UpdateItem", err)),
-        }
+        self.update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::import_job(tenant, id))))
+                .update_expression("SET #status = :running, started_at = :at")
+                .condition_expression("#status = :queued")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":running", s("running"))
+                .expression_attribute_values(":queued", s("queued"))
+                .expression_attribute_values(":at", s(timestamp(at))),
+        )
+        .await?;
+        // A condition that did not hold is fine: another batch got there first.
+        Ok(())
     }
 
     async fn record_import_batch(
@@ -1097,7 +1081,7 @@ impl ImportStore for DynamoStore {
         self.batch_put(Self::import_error_items(tenant, id, &outcome.errors)?)
             .await?;
         let number = |n: u64| AttributeValue::N(n.to_string());
-        let result = self
+        let result = self.update_if(self
             .client
             .update_item()
             .table_name(&self.table)
@@ -1115,20 +1099,11 @@ impl ImportStore for DynamoStore {
             .expression_attribute_values(":one", number(1))
             .expression_attribute_values(":batch", number(u64::from(outcome.batch)))
             .expression_attribute_values(":batch_set", AttributeValue::Ns(vec![outcome.batch.to_string()]))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
+            .return_values(ReturnValue::AllNew)).await?;
         let job: ImportJob = match result {
-            Ok(out) => decode(out.attributes.unwrap_or_default(), "import job")?,
+            Some(attributes) => decode(attributes, "import job")?,
             // This batch was counted before (a redelivery): report the job as it is.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.get_import(tenant, id).await?.ok_or(StoreError::VersionConflict)?
-            }
-            Err(err) => return Err(StoreError::backend("UpdateItem", err)),
+            None => self.get_import(tenant, id).await?.ok_or(StoreError::VersionConflict)?,
         };
         self.complete_import_if_done(job, at).await
     }

@@ -88,3 +88,20 @@ pub async fn delete(store: &dyn Store, caller: &Principal, id: CampaignId) -> Re
     }
     Ok(())
 }
+
+/// The campaign that leads are being added to: it must exist, and an archived
+/// campaign takes no new leads.
+pub(crate) async fn taking_leads(
+    store: &dyn Store,
+    tenant: crate::ids::TenantId,
+    id: CampaignId,
+) -> Result<Campaign, DomainError> {
+    let campaign = store.get_campaign(tenant, id).await?.ok_or(NOT_FOUND)?;
+    if campaign.status == CampaignStatus::Archived {
+        return Err(DomainError::InvalidTransition {
+            status: campaign.status,
+            action: "take new leads",
+        });
+    }
+    Ok(campaign)
+}

@@ -3,7 +3,7 @@
 
 use crate::activity::Activity;
 use crate::api_key::{Capability, Principal};
-use crate::campaign::{Campaign, CampaignStatus};
+use crate::campaign::Campaign;
 use crate::csv_import::{self, CsvError};
 use crate::email::EmailAddress;
 use crate::error::DomainError;
@@ -36,16 +36,7 @@ pub async fn start_csv_import(
     now: DateTime<Utc>,
 ) -> Result<ImportJob, DomainError> {
     caller.require(Capability::WriteData)?;
-    let campaign = store
-        .get_campaign(caller.tenant_id, campaign_id)
-        .await?
-        .ok_or(DomainError::NotFound { entity: "campaign" })?;
-    if campaign.status == CampaignStatus::Archived {
-        return Err(DomainError::InvalidTransition {
-            status: campaign.status,
-            action: "take new leads",
-        });
-    }
+    let campaign = super::campaigns::taking_leads(store, caller.tenant_id, campaign_id).await?;
     let parsed = csv_import::parse(file, mapping).map_err(|e| match e {
         CsvError::UnknownMappedHeader { .. } | CsvError::UnknownMappingTarget { .. } => {
             DomainError::invalid("mapping", e)

@@ -1,7 +1,6 @@
 //! Managing lead sources, and leads arriving through a webhook.
 
 use crate::api_key::{Capability, Principal};
-use crate::campaign::CampaignStatus;
 use crate::csv_import;
 use crate::error::DomainError;
 use crate::ids::LeadSourceId;
@@ -207,16 +206,7 @@ async fn queue_hook_leads(
             format!("send 1 to {MAX_LEADS_PER_HOOK} leads per call"),
         ));
     }
-    let campaign = store
-        .get_campaign(source.tenant_id, source.campaign_id)
-        .await?
-        .ok_or(DomainError::NotFound { entity: "campaign" })?;
-    if campaign.status == CampaignStatus::Archived {
-        return Err(DomainError::InvalidTransition {
-            status: campaign.status,
-            action: "take new leads",
-        });
-    }
+    let campaign = super::campaigns::taking_leads(store, source.tenant_id, source.campaign_id).await?;
     // Items are numbered from 1, like the rows of a file without a header.
     let rows = items
         .into_iter()

@@ -1,7 +1,6 @@
 use super::with_optimistic_retry;
 use crate::activity::Activity;
 use crate::api_key::{Capability, Principal};
-use crate::campaign::CampaignStatus;
 use crate::email::EmailAddress;
 use crate::error::{DomainError, FieldError};
 use crate::ids::{CampaignId, LeadId, OrganizationId};
@@ -109,16 +108,7 @@ pub async fn add(
             format!("at most {MAX_LEADS_PER_CALL} leads per call; use an import for more"),
         ));
     }
-    let campaign = store
-        .get_campaign(caller.tenant_id, campaign_id)
-        .await?
-        .ok_or(DomainError::NotFound { entity: "campaign" })?;
-    if campaign.status == CampaignStatus::Archived {
-        return Err(DomainError::InvalidTransition {
-            status: campaign.status,
-            action: "take new leads",
-        });
-    }
+    let campaign = super::campaigns::taking_leads(store, caller.tenant_id, campaign_id).await?;
     let default_country = campaign.default_country();
 
     let mut outcomes: Vec<LeadOutcome> = items

@@ -85,11 +85,7 @@ async fn take_new_rows(
     let as_values: Vec<serde_json::Value> = parsed
         .rows
         .iter()
-        .map(|r| {
-            r.lead
-                .clone()
-                .unwrap_or_else(|reason| serde_json::Value::String(reason))
-        })
+        .map(|r| r.lead.clone().unwrap_or_else(serde_json::Value::String))
         .collect();
     let seen = (source.rows_seen as usize).min(as_values.len());
     // Rows above the cursor changed (inserted, edited, removed): take the whole
