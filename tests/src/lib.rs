@@ -41,6 +41,15 @@ pub fn project_template() -> Template {
     Template::load(&devstack::project_root().join("template.yaml")).expect("template.yaml loads")
 }
 
+fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// One API server on its own tables.
 pub struct TestApp {
     pub base_url: String,
@@ -184,6 +193,34 @@ impl TestApp {
         panic!("the lead-batch queue never emptied");
     }
 
+    /// Receives one lead-batch message and keeps it in flight, as a function
+    /// that is still working on it (or crashed) would.
+    pub async fn take_lead_batch_message(&self) -> aws_sdk_sqs::types::Message {
+        let (url, _) = self.lead_batch_queue();
+        let received = self
+            .sqs
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .expect("the queue is reachable");
+        received.messages().first().expect("a lead batch is queued").clone()
+    }
+
+    /// Makes a message taken with `take_lead_batch_message` deliverable again
+    /// at once (Lambda would wait for the visibility timeout).
+    pub async fn return_lead_batch_message(&self, message: &aws_sdk_sqs::types::Message) {
+        let (url, _) = self.lead_batch_queue();
+        self.sqs
+            .change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(message.receipt_handle().expect("a received message"))
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("the queue is reachable");
+    }
+
     /// Sends a CSV to a campaign's import route.
     pub async fn import_csv(&self, key: &str, campaign: &str, csv: &str, query: &str) -> Answer {
         let response = self
@@ -208,12 +245,7 @@ impl TestApp {
             .await
             .expect("sent");
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = content_type(&response);
         (status, content_type, response.text().await.expect("a body"))
     }
 
@@ -231,12 +263,7 @@ impl TestApp {
 
     pub async fn answer(response: reqwest::Response) -> Answer {
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = content_type(&response);
         let text = response.text().await.expect("a body");
         let body = if text.is_empty() {
             Value::Null

@@ -91,16 +91,7 @@ async fn a_redelivered_batch_changes_nothing() {
 
     // Receive the batch and hand the same event to the function twice, as an
     // at-least-once queue may; then let the driver deliver it a third time.
-    let (url, _) = app.lead_batch_queue();
-    let received = app
-        .sqs
-        .receive_message()
-        .queue_url(&url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    let message = received.messages().first().unwrap().clone();
+    let message = app.take_lead_batch_message().await;
     let mut event = aws_lambda_events::sqs::SqsEvent::default();
     let mut record = aws_lambda_events::sqs::SqsMessage::default();
     record.message_id = message.message_id.clone();
@@ -110,14 +101,7 @@ async fn a_redelivered_batch_changes_nothing() {
         let response = app.ingest.handle(event.clone()).await;
         assert!(response.batch_item_failures.is_empty());
     }
-    app.sqs
-        .change_message_visibility()
-        .queue_url(&url)
-        .receipt_handle(message.receipt_handle().unwrap())
-        .visibility_timeout(0)
-        .send()
-        .await
-        .unwrap();
+    app.return_lead_batch_message(&message).await;
     assert_eq!(app.deliver_lead_batches().await, 1);
 
     let job = app.get(&format!("/v1/imports/{import}"), key).await;
@@ -150,22 +134,13 @@ async fn a_crash_half_way_through_a_batch_is_completed_by_the_retry() {
 
     // The state a crash leaves: half of the batch's leads written, the job not
     // told, the message still on the queue.
-    let (url, _) = app.lead_batch_queue();
-    let received = app.sqs.receive_message().queue_url(&url).send().await.unwrap();
-    let message = received.messages().first().unwrap().clone();
+    let message = app.take_lead_batch_message().await;
     let batch: cc_domain::import::LeadBatch = serde_json::from_str(message.body().unwrap()).unwrap();
-    let (leads, _) = cc_domain::operations::imports::leads_of_batch(batch, chrono_now());
+    let (leads, _) = cc_domain::operations::imports::leads_of_batch(batch, chrono::Utc::now());
     let half: Vec<_> = leads.into_iter().take(20).map(|(_, lead)| lead).collect();
     use cc_domain::ports::LeadStore;
     app.store.insert_leads(&half).await.unwrap();
-    app.sqs
-        .change_message_visibility()
-        .queue_url(&url)
-        .receipt_handle(message.receipt_handle().unwrap())
-        .visibility_timeout(0)
-        .send()
-        .await
-        .unwrap();
+    app.return_lead_batch_message(&message).await;
 
     assert_eq!(app.deliver_lead_batches().await, 1);
     let job = app.get(&format!("/v1/imports/{import}"), key).await;
@@ -184,10 +159,6 @@ async fn a_crash_half_way_through_a_batch_is_completed_by_the_retry() {
         .await;
     let emails: HashSet<_> = leads.iter().map(|l| l["email"].as_str().unwrap().to_string()).collect();
     assert_eq!((leads.len(), emails.len()), (40, 40), "no lead twice");
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }
 
 #[tokio::test]
