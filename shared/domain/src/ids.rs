@@ -92,6 +92,22 @@ id_type!(
     "lead source"
 );
 
+id_type!(
+    /// A mailbox: one sender identity of a tenant.
+    MailboxId,
+    "mailbox"
+);
+id_type!(
+    /// An email template of a tenant (all its versions share the id).
+    TemplateId,
+    "template"
+);
+id_type!(
+    /// One outbound email: one step of a sequence for one lead.
+    EmailId,
+    "email"
+);
+
 impl LeadId {
     /// The id of the lead made from row `row` of an import: the same on every
     /// attempt (so a redelivered batch finds its own leads), unique per job

@@ -14,13 +14,16 @@ pub mod import;
 pub mod input;
 pub mod lead;
 pub mod lead_source;
+pub mod message;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod operations;
 pub mod organization;
 pub mod page;
 pub mod ports;
+pub mod schedule;
 pub mod scoring;
+pub mod template;
 pub mod tenant;
 
 pub use error::{DomainError, FieldError, StoreError};

@@ -1,0 +1,1 @@
+//! Outbound MIME messages (being written).

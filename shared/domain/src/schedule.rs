@@ -1,0 +1,1 @@
+//! Sending windows, timezones and slot planning (being written).

@@ -1,0 +1,1 @@
+//! Email templates: versions, variables with fallbacks, spintax, strict rendering (being written).
