@@ -33,7 +33,6 @@ async fn a_batch_of_an_unknown_import_is_reported_failed_not_dropped() {
         "tenant_id": "01a20000-0000-7000-8000-000000000001",
         "campaign_id": "01a20000-0000-7000-8000-000000000002",
         "job_id": "01a20000-0000-7000-8000-000000000003",
-        "job_created_ms": 1795255200000u64,
         "batch": 0,
         "rows": [{"row": 2, "lead": {"email": "ann@acme.com"}}]
     });

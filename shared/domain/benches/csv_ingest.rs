@@ -60,7 +60,6 @@ fn bench(c: &mut Criterion) {
                 tenant_id: tenant,
                 campaign_id: campaign,
                 job_id: job,
-                job_created_ms: 1_795_000_000_000,
                 batch: 0,
                 default_country: None,
                 source: Some("csv".into()),

@@ -32,7 +32,10 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub fn lead_created(lead: &Lead, import: Option<ImportJobId>) -> Self {
+    /// The first entry of every lead's timeline. Not stored on its own: the
+    /// lead item records it (one write per imported lead, not two).
+    pub fn lead_created(lead: &Lead) -> Self {
+        let import: Option<ImportJobId> = lead.origin.map(|o| o.import_id);
         let mut data = Map::new();
         data.insert("campaign_id".into(), Value::String(lead.campaign_id.to_string()));
         if let Some(source) = &lead.source {

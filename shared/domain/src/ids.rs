@@ -109,18 +109,21 @@ id_type!(
 );
 
 impl LeadId {
-    /// The id of the lead made from row `row` of an import: the same on every
-    /// attempt (so a redelivered batch finds its own leads), unique per job
-    /// and row, and ordered like UUIDv7 ids (job creation time, then row).
-    pub fn for_import_row(job: ImportJobId, job_created_ms: u64, row: u32) -> Self {
+    /// The id of the lead with `identity` (its address, compared
+    /// case-insensitively) in `campaign`, at position `probe` of that
+    /// identity's chain of ids. The same lead always gets the same id, so a
+    /// retried or redelivered write finds the lead it already stored, and
+    /// storing a lead needs no separate uniqueness item. `probe` moves past an
+    /// id still held by a lead whose address has since changed.
+    pub fn for_identity(campaign: CampaignId, identity: &str, probe: u8) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(campaign.as_uuid().as_bytes())
+            .chain_update(identity.as_bytes())
+            .chain_update([probe])
+            .finalize();
         let mut bytes = [0u8; 16];
-        bytes[..6].copy_from_slice(&job_created_ms.to_be_bytes()[2..]);
-        // 26 bits of row number around the version and variant bits.
-        bytes[6] = ((row >> 22) & 0x0f) as u8;
-        bytes[7] = (row >> 14) as u8;
-        bytes[8] = ((row >> 8) & 0x3f) as u8;
-        bytes[9] = row as u8;
-        bytes[10..].copy_from_slice(&job.as_uuid().as_bytes()[10..]);
+        bytes.copy_from_slice(&digest[..16]);
         Self(Uuid::new_v8(bytes))
     }
 }
@@ -137,20 +140,13 @@ mod tests {
     }
 
     #[test]
-    fn import_row_ids_are_stable_distinct_and_ordered() {
-        let job = ImportJobId::generate();
-        let ids: Vec<LeadId> = (2..2000)
-            .map(|row| LeadId::for_import_row(job, 1_795_000_000_000, row))
-            .collect();
-        assert_eq!(ids[5], LeadId::for_import_row(job, 1_795_000_000_000, 7));
-        let mut sorted = ids.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted, ids, "distinct and in row order");
-        assert_ne!(
-            ids[0],
-            LeadId::for_import_row(ImportJobId::generate(), 1_795_000_000_000, 2)
-        );
+    fn identity_ids_are_stable_and_distinct_per_campaign_identity_and_probe() {
+        let campaign = CampaignId::generate();
+        let id = LeadId::for_identity(campaign, "ann@acme.com", 0);
+        assert_eq!(id, LeadId::for_identity(campaign, "ann@acme.com", 0));
+        assert_ne!(id, LeadId::for_identity(campaign, "ann@acme.com", 1));
+        assert_ne!(id, LeadId::for_identity(campaign, "bob@acme.com", 0));
+        assert_ne!(id, LeadId::for_identity(CampaignId::generate(), "ann@acme.com", 0));
     }
 
     #[test]

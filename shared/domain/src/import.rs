@@ -96,9 +96,6 @@ pub struct LeadBatch {
     pub tenant_id: TenantId,
     pub campaign_id: CampaignId,
     pub job_id: ImportJobId,
-    /// Milliseconds since the epoch at job creation; with the row number it
-    /// makes each row's lead id.
-    pub job_created_ms: u64,
     pub batch: u32,
     /// The campaign's default country for phone numbers, when it has one.
     #[serde(default)]

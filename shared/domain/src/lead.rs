@@ -3,7 +3,7 @@
 use crate::email::EmailAddress;
 use crate::enrich::{self, EmailFlags};
 use crate::error::DomainError;
-use crate::ids::{CampaignId, LeadId, OrganizationId, TenantId};
+use crate::ids::{CampaignId, ImportJobId, LeadId, OrganizationId, TenantId};
 use crate::input::{self, Patch, Problems};
 use crate::scoring::{self, ScoreTier};
 use chrono::{DateTime, Utc};
@@ -67,6 +67,15 @@ impl fmt::Display for LeadStatus {
     }
 }
 
+/// Where an imported lead came from. A retried batch recognises the leads it
+/// already stored by it (lead ids depend on the address, not the row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LeadOrigin {
+    pub import_id: ImportJobId,
+    /// The row number in the file (1 is the header row).
+    pub row: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Lead {
     pub id: LeadId,
@@ -106,6 +115,9 @@ pub struct Lead {
     pub custom_fields: Map<String, Value>,
     /// AI-written lines keyed by name, used as template variables.
     pub personalization: BTreeMap<String, String>,
+    /// The import row the lead was made from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<LeadOrigin>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -288,8 +300,9 @@ impl Lead {
         let personalization = p.check("personalization", personalization(input.personalization));
         p.into_result()?;
         let email = email.expect("checked above");
+        let identity = LeadId::for_identity(campaign_id, &email.dedup_key(), 0);
         let mut lead = Self {
-            id: LeadId::generate(),
+            id: identity,
             tenant_id,
             campaign_id,
             organization_id: input.organization_id,
@@ -314,6 +327,7 @@ impl Lead {
             score_reasons: Vec::new(),
             custom_fields: custom_fields.unwrap_or_default(),
             personalization: personalization.unwrap_or_default(),
+            origin: None,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -323,6 +337,16 @@ impl Lead {
             None => lead.rescore(),
         }
         Ok(lead)
+    }
+
+    /// What makes a lead unique in its campaign: its whole address, compared case-insensitively.
+    pub fn identity(&self) -> String {
+        self.email.dedup_key()
+    }
+
+    /// The id the lead gets at position `probe` of its identity's id chain.
+    pub fn id_for_probe(&self, probe: u8) -> LeadId {
+        LeadId::for_identity(self.campaign_id, &self.identity(), probe)
     }
 
     /// Recomputes the score from the lead's fields.

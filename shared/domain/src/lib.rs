@@ -14,9 +14,9 @@ pub mod import;
 pub mod input;
 pub mod lead;
 pub mod lead_source;
-pub mod message;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
+pub mod message;
 pub mod operations;
 pub mod organization;
 pub mod page;

@@ -29,6 +29,7 @@ struct State {
     domains: HashMap<(TenantId, String), OrganizationId>,
     leads: BTreeMap<(TenantId, LeadId), Lead>,
     addresses: HashMap<(TenantId, CampaignId, String), LeadId>,
+    taken_ids: std::collections::HashSet<(TenantId, LeadId)>,
     imports: HashMap<(TenantId, ImportJobId), (ImportJob, std::collections::BTreeSet<u32>)>,
     import_errors: BTreeMap<(TenantId, ImportJobId, u32), RowError>,
     activities: BTreeMap<(TenantId, LeadId, uuid::Uuid), Activity>,
@@ -289,17 +290,28 @@ fn address(lead: &Lead) -> (TenantId, CampaignId, String) {
 
 #[async_trait]
 impl LeadStore for MemoryStore {
-    async fn insert_leads(&self, leads: &[Lead]) -> Result<Vec<LeadInsert>, StoreError> {
+    async fn insert_leads(&self, leads: &mut [Lead]) -> Result<Vec<LeadInsert>, StoreError> {
         Ok(self.with(|s| {
             leads
-                .iter()
-                .map(|lead| match s.addresses.get(&address(lead)) {
-                    Some(holder) => LeadInsert::Duplicate(*holder),
-                    None => {
-                        s.addresses.insert(address(lead), lead.id);
-                        s.leads.insert((lead.tenant_id, lead.id), lead.clone());
-                        LeadInsert::Created
+                .iter_mut()
+                .map(|lead| {
+                    if let Some(holder) = s.addresses.get(&address(lead)).copied() {
+                        let stored_origin = s.leads.get(&(lead.tenant_id, holder)).and_then(|l| l.origin);
+                        if lead.origin.is_some() && stored_origin == lead.origin {
+                            lead.id = holder;
+                            return LeadInsert::Created;
+                        }
+                        return LeadInsert::Duplicate(holder);
                     }
+                    // Ids still held by a lead whose address changed are skipped, as in DynamoDB.
+                    let probe = (0..=u8::MAX)
+                        .find(|&p| !s.taken_ids.contains(&(lead.tenant_id, lead.id_for_probe(p))))
+                        .expect("fewer than 256 moved leads share an address");
+                    lead.id = lead.id_for_probe(probe);
+                    s.taken_ids.insert((lead.tenant_id, lead.id));
+                    s.addresses.insert(address(lead), lead.id);
+                    s.leads.insert((lead.tenant_id, lead.id), lead.clone());
+                    LeadInsert::Created
                 })
                 .collect()
         }))
@@ -367,6 +379,10 @@ impl LeadStore for MemoryStore {
         self.with(|s| {
             s.leads.remove(&(lead.tenant_id, lead.id));
             s.addresses.remove(&address(lead));
+            // An id keeps blocking its chain only while the lead's address differs from the one it was made for.
+            if lead.id_for_probe(0) == lead.id {
+                s.taken_ids.remove(&(lead.tenant_id, lead.id));
+            }
         });
         Ok(())
     }
@@ -489,10 +505,19 @@ impl ActivityStore for MemoryStore {
         request: &PageRequest,
     ) -> Result<Page<Activity>, StoreError> {
         let items = self.with(|s| {
-            s.activities
-                .iter()
-                .filter(|((t, l, _), _)| *t == tenant && *l == lead)
-                .map(|((_, _, id), a)| (id.to_string(), a.clone()))
+            // The lead records its own creation, first in its timeline.
+            let created = s
+                .leads
+                .get(&(tenant, lead))
+                .map(|l| (String::new(), Activity::lead_created(l)));
+            created
+                .into_iter()
+                .chain(
+                    s.activities
+                        .iter()
+                        .filter(|((t, l, _), _)| *t == tenant && *l == lead)
+                        .map(|((_, _, id), a)| (id.to_string(), a.clone())),
+                )
                 .collect()
         });
         page(tenant, &format!("activities{lead}"), items, request)

@@ -105,9 +105,11 @@ pub trait OrganizationStore: Send + Sync {
 #[async_trait]
 pub trait LeadStore: Send + Sync {
     /// Stores the leads of one campaign, each unless the campaign already has
-    /// its address. Results are in input order. Safe to retry: a retried lead
-    /// comes back as a duplicate of itself.
-    async fn insert_leads(&self, leads: &[Lead]) -> Result<Vec<LeadInsert>, StoreError>;
+    /// its identity (see `Lead::identity`), and sets each stored lead's final
+    /// id (`Lead::id_for_probe`). Results are in input order. Safe to retry:
+    /// a lead with an `origin` that is already stored from that same origin
+    /// comes back as created, not as a duplicate of itself.
+    async fn insert_leads(&self, leads: &mut [Lead]) -> Result<Vec<LeadInsert>, StoreError>;
     async fn get_lead(&self, tenant: TenantId, id: LeadId) -> Result<Option<Lead>, StoreError>;
     async fn list_campaign_leads(
         &self,
@@ -158,7 +160,8 @@ pub trait ImportStore: Send + Sync {
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
     /// Appends to leads' timelines; an activity with an id already stored is
-    /// written again in place, not twice.
+    /// written again in place, not twice. `lead.created` is never appended:
+    /// the lead itself records it, and listings show it first.
     async fn append_activities(&self, activities: &[Activity]) -> Result<(), StoreError>;
     async fn list_lead_activities(
         &self,

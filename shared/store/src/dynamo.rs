@@ -34,10 +34,16 @@ type Item = HashMap<String, AttributeValue>;
 const KEYS_PER_BATCH_GET: usize = 100;
 const ITEMS_PER_BATCH_WRITE: usize = 25;
 const MAX_BATCH_ATTEMPTS: u32 = 8;
-/// Address claims made at once by one bulk insert.
-const CONCURRENT_CLAIMS: usize = 16;
-/// After this, a claim without its lead is taken to be abandoned by a crashed writer.
-const ABANDONED_CLAIM_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+/// BatchWriteItem requests one bulk write keeps in flight.
+const CONCURRENT_BATCH_WRITES: usize = 4;
+/// How far along an identity's id chain a lead may land (see `LeadId::for_identity`).
+/// Each step past the first needs a lead whose address changed away from this one.
+const MAX_PROBES: u8 = 8;
+const LEAD: &str = "lead";
+/// Holds a changed address for a lead whose id sits on another address's chain.
+const LEAD_ALIAS: &str = "lead_alias";
+/// Keeps a deleted moved lead's id occupied, so that the chain it sat on stays unbroken.
+const LEAD_TOMBSTONE: &str = "lead_tombstone";
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -138,6 +144,15 @@ impl Listing {
             index: None,
             partition,
             sort_prefix: Some(sort_prefix),
+        }
+    }
+
+    /// Every item of a table partition.
+    fn partition(partition: String) -> Self {
+        Self {
+            index: None,
+            partition,
+            sort_prefix: None,
         }
     }
 
@@ -282,6 +297,25 @@ impl DynamoStore {
         page: &PageRequest,
         what: &'static str,
     ) -> Result<Page<T>, StoreError> {
+        let raw = self.query_items(tenant, listing, page).await?;
+        let items = raw
+            .items
+            .into_iter()
+            .map(|item| decode(item, what))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: raw.next_cursor,
+        })
+    }
+
+    /// One page of a listing's raw items.
+    async fn query_items(
+        &self,
+        tenant: TenantId,
+        listing: Listing,
+        page: &PageRequest,
+    ) -> Result<Page<Item>, StoreError> {
         let limit = page.limit as usize;
         let scope = listing.scope();
         let mut query = self
@@ -315,10 +349,6 @@ impl DynamoStore {
             // DynamoDB stopped early (1 MB per call) with more to read.
             out.last_evaluated_key.map(|key| cursor::encode(tenant, &scope, &key))
         };
-        let items = items
-            .into_iter()
-            .map(|item| decode(item, what))
-            .collect::<Result<_, _>>()?;
         Ok(Page { items, next_cursor })
     }
 
@@ -336,7 +366,7 @@ impl DynamoStore {
     fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
         let key = keys::lead(lead.tenant_id, lead.id);
         let mut item = entity_item(lead, lead.tenant_id, &key, "lead")?;
-        let sort = s(keys::lead_sort(lead.id));
+        let sort = s(keys::lead_sort(lead.created_at, lead.id));
         item.insert(
             GSI1.pk.into(),
             s(keys::campaign_leads(lead.tenant_id, lead.campaign_id)),
@@ -353,14 +383,20 @@ impl DynamoStore {
         item.insert(GSI2.sk.into(), sort.clone());
         item.insert(GSI3.pk.into(), s(keys::leads_with_email(lead.tenant_id, &lead.email)));
         item.insert(GSI3.sk.into(), sort);
+        item.insert(IDENTITY.into(), s(lead.identity()));
+        if let Some(origin) = origin_ref(lead) {
+            item.insert(ORIGIN_REF.into(), s(origin));
+        }
         Ok(item)
     }
 
-    fn lead_address_item(lead: &Lead) -> Item {
-        let mut item = key_item(&keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email));
-        item.insert("lead_id".into(), s(lead.id.to_string()));
+    /// The item that holds `identity` for `lead`, at `id` on that identity's chain.
+    fn lead_alias_item(lead: &Lead, id: LeadId) -> Item {
+        let mut item = key_item(&keys::lead(lead.tenant_id, id));
+        item.insert("entity".into(), s(LEAD_ALIAS));
         item.insert("tenant_id".into(), s(lead.tenant_id.to_string()));
-        item.insert("entity".into(), s("lead_address"));
+        item.insert(IDENTITY.into(), s(lead.identity()));
+        item.insert("lead_id".into(), s(lead.id.to_string()));
         item
     }
 
@@ -383,11 +419,6 @@ impl DynamoStore {
     /// Who holds a claim item (`lead_id` / `organization_id` attribute), if anyone.
     async fn claim_holder(&self, key: &Key, attribute: &str) -> Result<Option<String>, StoreError> {
         Ok(self.get(key).await?.and_then(|item| attribute_text(&item, attribute)))
-    }
-
-    async fn lead_holder(&self, lead: &Lead) -> Result<Option<LeadId>, StoreError> {
-        let key = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
-        Ok(self.claim_holder(&key, "lead_id").await?.and_then(|id| id.parse().ok()))
     }
 
     async fn organization_holder(
@@ -496,85 +527,126 @@ impl DynamoStore {
         Ok(found)
     }
 
-    /// Writes items, 25 per BatchWriteItem, retrying unprocessed ones.
+    /// Writes items, 25 per BatchWriteItem (a few requests in flight at
+    /// once), retrying unprocessed ones.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in items.chunks(ITEMS_PER_BATCH_WRITE) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map_err(backend("building PutRequest"))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<_, StoreError>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .send()
-                    .await
-                    .map_err(backend("BatchWriteItem"))?;
-                if let Some(unprocessed) = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)) {
-                    if attempt >= MAX_BATCH_ATTEMPTS {
-                        return Err(StoreError::backend("BatchWriteItem", Throttled));
-                    }
-                    backoff(attempt).await;
-                    pending = unprocessed;
+        let mut chunks: Vec<Vec<Item>> = Vec::with_capacity(items.len().div_ceil(ITEMS_PER_BATCH_WRITE));
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            chunks.push(items.by_ref().take(ITEMS_PER_BATCH_WRITE).collect());
+        }
+        let results: Vec<Result<(), StoreError>> = stream::iter(chunks)
+            .map(|chunk| self.batch_put_chunk(chunk))
+            .buffer_unordered(CONCURRENT_BATCH_WRITES)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn batch_put_chunk(&self, chunk: Vec<Item>) -> Result<(), StoreError> {
+        let mut pending: Vec<WriteRequest> = chunk
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(backend("building PutRequest"))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(backend("BatchWriteItem"))?;
+            if let Some(unprocessed) = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)) {
+                if attempt >= MAX_BATCH_ATTEMPTS {
+                    return Err(StoreError::backend("BatchWriteItem", Throttled));
                 }
+                backoff(attempt).await;
+                pending = unprocessed;
             }
         }
         Ok(())
     }
 
-    /// Claims the lead's address in its campaign; `Some(holder)` when another lead has it.
-    async fn claim_address(&self, lead: &Lead, now: DateTime<Utc>) -> Result<Option<LeadId>, StoreError> {
-        let mut claim = Self::lead_address_item(lead);
-        claim.insert("claimed_at".into(), s(timestamp(now)));
-        if self.put_if(claim, IS_NEW, None).await? {
-            return Ok(None);
-        }
-        match self.lead_holder(lead).await? {
-            Some(holder) => Ok(Some(holder)),
-            // Released between our write and our read: try once more.
-            None => {
-                let mut claim = Self::lead_address_item(lead);
-                claim.insert("claimed_at".into(), s(timestamp(now)));
-                Ok(if self.put_if(claim, IS_NEW, None).await? {
-                    None
+    /// Walks the id chain of `identity` in `lead`'s campaign for a lead
+    /// changing to it: where it stands, and where an alias would go.
+    async fn chain_position(&self, lead: &Lead, identity: &str) -> Result<ChainPosition, StoreError> {
+        let mut passed_own_item = false;
+        for probe in 0..MAX_PROBES {
+            let id = LeadId::for_identity(lead.campaign_id, identity, probe);
+            let Some(item) = self.get(&keys::lead(lead.tenant_id, id)).await? else {
+                // The lead's own item, met before any free id, holds the identity itself.
+                return Ok(if passed_own_item {
+                    ChainPosition::Own
                 } else {
-                    self.lead_holder(lead).await?
-                })
+                    ChainPosition::Free(id)
+                });
+            };
+            if attribute_text(&item, IDENTITY).as_deref() == Some(identity) {
+                let holder = holder_of(&item, id);
+                return Ok(if holder == lead.id {
+                    ChainPosition::Own
+                } else {
+                    ChainPosition::Taken(holder)
+                });
             }
+            passed_own_item |= id == lead.id;
         }
+        Err(StoreError::backend("lead id chain", ChainTooLong))
     }
 
-    /// Takes over a claim whose lead was never written (its writer died
-    /// between the two steps), once the claim is old enough that the writer
-    /// cannot still be running.
-    async fn adopt_abandoned_claim(&self, lead: &Lead, ghost: LeadId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let key = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
-        let result = self
-            .update_if(
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key_item(&key)))
-                    .update_expression("SET lead_id = :new, claimed_at = :now")
-                    .condition_expression("lead_id = :ghost AND claimed_at < :cutoff")
-                    .expression_attribute_values(":new", s(lead.id.to_string()))
-                    .expression_attribute_values(":ghost", s(ghost.to_string()))
-                    .expression_attribute_values(":now", s(timestamp(now)))
-                    .expression_attribute_values(":cutoff", s(timestamp(now - ABANDONED_CLAIM_AFTER))),
-            )
-            .await?;
-        Ok(result.is_some())
+    /// The alias that holds `lead`'s current identity, if it has one.
+    async fn alias_of(&self, lead: &Lead) -> Result<Option<Key>, StoreError> {
+        let identity = lead.identity();
+        for probe in 0..MAX_PROBES {
+            let id = lead.id_for_probe(probe);
+            let Some(item) = self.get(&keys::lead(lead.tenant_id, id)).await? else {
+                return Ok(None);
+            };
+            if attribute_text(&item, IDENTITY).as_deref() == Some(identity.as_str()) {
+                let is_ours =
+                    attribute_text(&item, "entity").as_deref() == Some(LEAD_ALIAS) && holder_of(&item, id) == lead.id;
+                return Ok(is_ours.then(|| keys::lead(lead.tenant_id, id)));
+            }
+        }
+        Ok(None)
     }
 }
+
+/// Where a lead changing its address would stand on the new address's chain.
+enum ChainPosition {
+    /// Its own item (or alias) already holds the address.
+    Own,
+    /// Another lead has the address.
+    Taken(LeadId),
+    /// Nobody has it; an alias at this id would hold it.
+    Free(LeadId),
+}
+
+const IDENTITY: &str = "lead_identity";
+const ORIGIN_REF: &str = "origin_ref";
+
+fn origin_ref(lead: &Lead) -> Option<String> {
+    lead.origin.map(|o| format!("{}:{}", o.import_id, o.row))
+}
+
+/// The lead an item at `id` stands for: itself, or an alias's lead.
+fn holder_of(item: &Item, id: LeadId) -> LeadId {
+    attribute_text(item, "lead_id")
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(id)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("more than {MAX_PROBES} leads moved away from one address")]
+struct ChainTooLong;
 
 #[derive(Debug, thiserror::Error)]
 #[error("DynamoDB kept returning unprocessed items (throttled)")]
@@ -831,80 +903,74 @@ impl OrganizationStore for DynamoStore {
 
 #[async_trait]
 impl LeadStore for DynamoStore {
-    async fn insert_leads(&self, leads: &[Lead]) -> Result<Vec<LeadInsert>, StoreError> {
-        // Claim each address (one conditional put), then write the claimed
-        // leads in batches. A claim whose lead was never written is recovered
-        // by `adopt_abandoned_claim`, so a crash between the steps loses nothing.
-        let now = Utc::now();
-        let claim_keys: Vec<Key> = leads
-            .iter()
-            .map(|l| keys::lead_address(l.tenant_id, l.campaign_id, &l.email))
-            .collect();
-        let mut known_holders: HashMap<String, LeadId> = HashMap::new();
-        for item in self
-            .batch_get(claim_keys.iter().map(key_item).collect(), "PK, lead_id")
-            .await?
-        {
-            if let (Some(pk), Some(holder)) = (attribute_text(&item, PK), attribute_text(&item, "lead_id")) {
-                if let Ok(holder) = holder.parse() {
-                    known_holders.insert(pk, holder);
-                }
-            }
-        }
-        let mut held: Vec<(usize, LeadId)> = Vec::new();
-        let mut free = Vec::new();
-        for (i, key) in claim_keys.iter().enumerate() {
-            match known_holders.get(&key.pk) {
-                Some(holder) => held.push((i, *holder)),
-                None => free.push(i),
-            }
-        }
-        let claims: Vec<(usize, Result<Option<LeadId>, StoreError>)> = stream::iter(free)
-            .map(|i| async move { (i, self.claim_address(&leads[i], now).await) })
-            .buffer_unordered(CONCURRENT_CLAIMS)
-            .collect()
-            .await;
-        let mut claimed = Vec::new();
-        for (i, claim) in claims {
-            match claim? {
-                None => claimed.push(i),
-                Some(holder) => held.push((i, holder)),
-            }
-        }
-
+    async fn insert_leads(&self, leads: &mut [Lead]) -> Result<Vec<LeadInsert>, StoreError> {
+        // A lead's id comes from its identity, so whether the campaign has it
+        // is one consistent read, and storing it is one unconditional put in a
+        // BatchWriteItem: one write per lead, no claim items. An id held by
+        // another identity (a lead whose address changed) sends the lead one
+        // step further along its chain.
         let mut results: Vec<Option<LeadInsert>> = vec![None; leads.len()];
-        if !held.is_empty() {
-            let holder_keys = held
-                .iter()
-                .map(|(i, holder)| key_item(&keys::lead(leads[*i].tenant_id, *holder)))
-                .collect();
-            let live: std::collections::HashSet<String> = self
-                .batch_get(holder_keys, "PK")
-                .await?
-                .iter()
-                .filter_map(|item| attribute_text(item, PK))
-                .collect();
-            for (i, holder) in held {
-                let lead = &leads[i];
-                let holder_is_live = live.contains(&keys::lead(lead.tenant_id, holder).pk);
-                let claim_is_ours_but_lead_unwritten = holder == lead.id && !holder_is_live;
-                if claim_is_ours_but_lead_unwritten
-                    || (!holder_is_live && self.adopt_abandoned_claim(lead, holder, now).await?)
-                {
-                    claimed.push(i);
-                } else {
-                    results[i] = Some(LeadInsert::Duplicate(holder));
+        let mut first_with_identity: HashMap<String, usize> = HashMap::new();
+        let mut repeats = Vec::new();
+        let mut pending = Vec::new();
+        for (i, lead) in leads.iter().enumerate() {
+            match first_with_identity.entry(lead.identity()) {
+                std::collections::hash_map::Entry::Occupied(first) => repeats.push((i, *first.get())),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    pending.push((i, 0u8));
                 }
             }
         }
-        let items = claimed
+        let mut to_write = Vec::new();
+        while !pending.is_empty() {
+            let wanted: Vec<Item> = pending
+                .iter()
+                .map(|&(i, probe)| key_item(&keys::lead(leads[i].tenant_id, leads[i].id_for_probe(probe))))
+                .collect();
+            let found: HashMap<String, Item> = self
+                .batch_get(wanted, "PK, entity, lead_identity, lead_id, origin_ref")
+                .await?
+                .into_iter()
+                .filter_map(|item| Some((attribute_text(&item, PK)?, item)))
+                .collect();
+            let mut next = Vec::new();
+            for (i, probe) in pending {
+                let lead = &mut leads[i];
+                let id = lead.id_for_probe(probe);
+                let Some(item) = found.get(&keys::lead(lead.tenant_id, id).pk) else {
+                    lead.id = id;
+                    to_write.push(i);
+                    results[i] = Some(LeadInsert::Created);
+                    continue;
+                };
+                if attribute_text(item, IDENTITY).as_deref() != Some(lead.identity().as_str()) {
+                    if probe + 1 >= MAX_PROBES {
+                        return Err(StoreError::backend("lead id chain", ChainTooLong));
+                    }
+                    next.push((i, probe + 1));
+                    continue;
+                }
+                let stored_from_same_row = attribute_text(item, "entity").as_deref() == Some(LEAD)
+                    && origin_ref(lead).is_some()
+                    && attribute_text(item, ORIGIN_REF) == origin_ref(lead);
+                results[i] = Some(if stored_from_same_row {
+                    lead.id = id;
+                    LeadInsert::Created
+                } else {
+                    LeadInsert::Duplicate(holder_of(item, id))
+                });
+            }
+            pending = next;
+        }
+        for (i, first) in repeats {
+            results[i] = Some(LeadInsert::Duplicate(leads[first].id));
+        }
+        let items = to_write
             .iter()
             .map(|&i| Self::lead_item(&leads[i]))
             .collect::<Result<Vec<_>, _>>()?;
         self.batch_put(items).await?;
-        for i in claimed {
-            results[i] = Some(LeadInsert::Created);
-        }
         Ok(results
             .into_iter()
             .map(|r| r.expect("every lead was settled"))
@@ -912,7 +978,10 @@ impl LeadStore for DynamoStore {
     }
 
     async fn get_lead(&self, tenant: TenantId, id: LeadId) -> Result<Option<Lead>, StoreError> {
-        self.get_entity(&keys::lead(tenant, id), "lead").await
+        match self.get(&keys::lead(tenant, id)).await? {
+            Some(item) if attribute_text(&item, "entity").as_deref() == Some(LEAD) => decode(item, "lead").map(Some),
+            _ => Ok(None),
+        }
     }
 
     async fn list_campaign_leads(
@@ -953,33 +1022,43 @@ impl LeadStore for DynamoStore {
                 Err(StoreError::VersionConflict)
             };
         }
-        let old_claim = keys::lead_address(previous.tenant_id, previous.campaign_id, &previous.email);
-        let actions = vec![
-            put(&self.table, Self::lead_address_item(lead), IS_NEW, None)?,
-            put(&self.table, item, HAS_VERSION, versioned)?,
-            delete(&self.table, &old_claim, None)?,
-        ];
+        let new_alias = match self.chain_position(lead, &lead.identity()).await? {
+            ChainPosition::Taken(holder) => return Ok(Err(AlreadyExists(holder))),
+            ChainPosition::Own => None,
+            ChainPosition::Free(id) => Some(id),
+        };
+        let mut actions = vec![put(&self.table, item, HAS_VERSION, versioned)?];
+        if let Some(id) = new_alias {
+            actions.push(put(&self.table, Self::lead_alias_item(lead, id), IS_NEW, None)?);
+        }
+        if let Some(old_alias) = self.alias_of(previous).await? {
+            actions.push(delete(&self.table, &old_alias, None)?);
+        }
         match self.transact(actions).await? {
             TransactOutcome::Committed => Ok(Ok(())),
-            TransactOutcome::ConditionsFailed(failed) if failed[0] => match self.lead_holder(lead).await? {
-                Some(holder) => Ok(Err(AlreadyExists(holder))),
-                None => Err(StoreError::VersionConflict),
+            // Someone took the address or changed the lead meanwhile: the caller reads and retries.
+            TransactOutcome::ConditionsFailed(_) => match self.chain_position(lead, &lead.identity()).await? {
+                ChainPosition::Taken(holder) => Ok(Err(AlreadyExists(holder))),
+                _ => Err(StoreError::VersionConflict),
             },
-            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
         }
     }
 
     async fn delete_lead(&self, lead: &Lead) -> Result<(), StoreError> {
-        let claim = keys::lead_address(lead.tenant_id, lead.campaign_id, &lead.email);
-        let holder_is_this_lead = HashMap::from([(":id".to_string(), s(lead.id.to_string()))]);
-        let actions = vec![
-            delete(&self.table, &keys::lead(lead.tenant_id, lead.id), None)?,
-            delete(
-                &self.table,
-                &claim,
-                Some(("attribute_not_exists(PK) OR lead_id = :id", holder_is_this_lead)),
-            )?,
-        ];
+        let key = keys::lead(lead.tenant_id, lead.id);
+        let on_own_chain = (0..MAX_PROBES).any(|probe| lead.id_for_probe(probe) == lead.id);
+        let mut actions = vec![if on_own_chain {
+            delete(&self.table, &key, None)?
+        } else {
+            // Leads further along the chain of the address it was made with must stay findable.
+            let mut tombstone = key_item(&key);
+            tombstone.insert("entity".into(), s(LEAD_TOMBSTONE));
+            tombstone.insert("tenant_id".into(), s(lead.tenant_id.to_string()));
+            put(&self.table, tombstone, "attribute_exists(PK)", None)?
+        }];
+        if let Some(alias) = self.alias_of(lead).await? {
+            actions.push(delete(&self.table, &alias, None)?);
+        }
         match self.transact(actions).await? {
             TransactOutcome::Committed => Ok(()),
             TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
@@ -1142,8 +1221,21 @@ impl ActivityStore for DynamoStore {
         lead: LeadId,
         page: &PageRequest,
     ) -> Result<Page<Activity>, StoreError> {
-        let listing = Listing::table(keys::lead_activities(tenant, lead), keys::ACTIVITY_PREFIX);
-        self.query_page(tenant, listing, page, "activity").await
+        // The whole partition: the lead item (its creation) first, then its activities.
+        let listing = Listing::partition(keys::lead_activities(tenant, lead));
+        let raw = self.query_items(tenant, listing, page).await?;
+        let mut items = Vec::with_capacity(raw.items.len());
+        for item in raw.items {
+            match attribute_text(&item, "entity").as_deref() {
+                Some(LEAD) => items.push(Activity::lead_created(&decode::<Lead>(item, "lead")?)),
+                Some("activity") => items.push(decode(item, "activity")?),
+                _ => {}
+            }
+        }
+        Ok(Page {
+            items,
+            next_cursor: raw.next_cursor,
+        })
     }
 }
 

@@ -137,9 +137,9 @@ async fn a_crash_half_way_through_a_batch_is_completed_by_the_retry() {
     let message = app.take_lead_batch_message().await;
     let batch: cc_domain::import::LeadBatch = serde_json::from_str(message.body().unwrap()).unwrap();
     let (leads, _) = cc_domain::operations::imports::leads_of_batch(batch, chrono::Utc::now());
-    let half: Vec<_> = leads.into_iter().take(20).map(|(_, lead)| lead).collect();
+    let mut half: Vec<_> = leads.into_iter().take(20).map(|(_, lead)| lead).collect();
     use cc_domain::ports::LeadStore;
-    app.store.insert_leads(&half).await.unwrap();
+    app.store.insert_leads(&mut half).await.unwrap();
     app.return_lead_batch_message(&message).await;
 
     assert_eq!(app.deliver_lead_batches().await, 1);

@@ -167,9 +167,16 @@ async fn pagination_walks_2500_leads_with_no_gaps_and_no_repeats() {
         let unique: HashSet<_> = ids.iter().cloned().collect();
         assert_eq!(ids.len(), 2500, "no repeats (limit {limit})");
         assert_eq!(unique, created, "no gaps (limit {limit})");
-        let mut sorted = ids.clone();
+        let order: Vec<_> = listed
+            .iter()
+            .map(|l| {
+                let created = chrono::DateTime::parse_from_rfc3339(l["created_at"].as_str().unwrap()).unwrap();
+                (created, l["id"].as_str().unwrap().to_string())
+            })
+            .collect();
+        let mut sorted = order.clone();
         sorted.sort();
-        assert_eq!(ids, sorted, "in the order they were added");
+        assert_eq!(order, sorted, "oldest first (ties by id)");
     }
     app.get(&format!("/v1/campaigns/{campaign}/leads?limit=501"), key)
         .await
@@ -330,4 +337,65 @@ async fn a_created_lead_starts_its_timeline_with_lead_created() {
     app.get(&format!("/v1/leads/{lead}/activities"), &other.admin_key)
         .await
         .problem(404);
+}
+
+#[tokio::test]
+async fn addresses_stay_unique_through_changes_deletes_and_imports() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let key = &tenant.admin_key;
+    let campaign = app.create_campaign(key, "Q1").await;
+    let first = app
+        .add_leads(key, &campaign, json!({"email": "ann@acme.com"}))
+        .await
+        .id();
+    app.patch(&format!("/v1/leads/{first}"), key, json!({"email": "ann.b@acme.com"}))
+        .await
+        .ok(200);
+    // The old address is free, the new one is taken, whatever the case.
+    let second = app.add_leads(key, &campaign, json!({"email": "Ann@Acme.com"})).await;
+    let second = second.ok(201)["id"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    let taken = app.add_leads(key, &campaign, json!({"email": "ANN.B@acme.com"})).await;
+    assert_eq!(taken.problem(409)["existing_id"], first.as_str());
+
+    // The bulk path sees the same: both addresses are duplicates, a new one is created.
+    let import = app
+        .import_csv(
+            key,
+            &campaign,
+            "email\nann@acme.com\nann.b@acme.com\ncid@acme.com\n",
+            "",
+        )
+        .await
+        .id();
+    app.deliver_lead_batches().await;
+    let job = app.get(&format!("/v1/imports/{import}"), key).await;
+    assert_eq!(
+        (job.body["created"].as_u64(), job.body["duplicates"].as_u64()),
+        (Some(1), Some(2))
+    );
+
+    // Moving back onto an address another lead holds is a conflict naming it.
+    let clash = app
+        .patch(&format!("/v1/leads/{first}"), key, json!({"email": "ann@acme.com"}))
+        .await;
+    assert_eq!(clash.problem(409)["existing_id"], second.as_str());
+
+    // Deleting the moved lead frees its address and keeps the other findable.
+    app.delete(&format!("/v1/leads/{first}"), key).await.ok(204);
+    let again = app.add_leads(key, &campaign, json!({"email": "ann@acme.com"})).await;
+    assert_eq!(again.problem(409)["existing_id"], second.as_str());
+    app.add_leads(key, &campaign, json!({"email": "ann.b@acme.com"}))
+        .await
+        .ok(201);
+    let all = app
+        .collect_all(&format!("/v1/campaigns/{campaign}/leads"), key, 100)
+        .await;
+    let mut emails: Vec<_> = all
+        .iter()
+        .map(|l| l["email"].as_str().unwrap().to_lowercase())
+        .collect();
+    emails.sort();
+    assert_eq!(emails, ["ann.b@acme.com", "ann@acme.com", "cid@acme.com"]);
 }

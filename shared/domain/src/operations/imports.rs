@@ -1,16 +1,15 @@
 //! CSV imports: split a file into batches for the ingest function, ingest a
 //! batch exactly once in effect, and report on the job.
 
-use crate::activity::Activity;
 use crate::api_key::{Capability, Principal};
 use crate::campaign::Campaign;
 use crate::csv_import::{self, CsvError};
 use crate::email::EmailAddress;
 use crate::error::DomainError;
-use crate::ids::{CampaignId, ImportJobId, LeadId};
+use crate::ids::{CampaignId, ImportJobId};
 use crate::import::{BatchOutcome, BatchRow, ImportJob, ImportStatus, LeadBatch, RowError, split_into_batches};
 use crate::input;
-use crate::lead::{Lead, NewLead};
+use crate::lead::{Lead, LeadOrigin, NewLead};
 use crate::page::{Cursor, PageRequest};
 use crate::ports::{LeadBatchQueue, LeadInsert, Store};
 use chrono::{DateTime, Utc};
@@ -115,7 +114,6 @@ pub async fn queue_rows(
         started_at: None,
         finished_at: batches.is_empty().then_some(now),
     };
-    let job_created_ms = now.timestamp_millis().max(0) as u64;
     let messages: Vec<LeadBatch> = batches
         .into_iter()
         .enumerate()
@@ -123,7 +121,6 @@ pub async fn queue_rows(
             tenant_id: campaign.tenant_id,
             campaign_id: campaign.id,
             job_id,
-            job_created_ms,
             batch: n as u32,
             default_country: campaign.default_country().map(str::to_string),
             source: Some(source.to_string()),
@@ -135,9 +132,10 @@ pub async fn queue_rows(
     Ok(job)
 }
 
-/// Turns one batch into leads. Every lead's id comes from its job and row, so
-/// a redelivered batch, or the retry of one that crashed half-way, finds the
-/// leads it already wrote, and the job counts each batch once.
+/// Turns one batch into leads. A lead's id comes from its address and each
+/// lead records its job and row, so a redelivered batch, or the retry of one
+/// that crashed half-way, finds the leads it already wrote; the job counts
+/// each batch once.
 pub async fn ingest_batch(store: &dyn Store, batch: LeadBatch, now: DateTime<Utc>) -> Result<ImportJob, DomainError> {
     let tenant = batch.tenant_id;
     let job = store.get_import(tenant, batch.job_id).await?.ok_or(NOT_FOUND)?;
@@ -153,33 +151,26 @@ pub async fn ingest_batch(store: &dyn Store, batch: LeadBatch, now: DateTime<Utc
         errors: refused,
         ..Default::default()
     };
-    let mut to_store: Vec<Lead> = leads.iter().map(|(_, lead)| lead.clone()).collect();
+    let (rows, mut to_store): (Vec<u32>, Vec<Lead>) = leads.into_iter().unzip();
     super::organizations::link_by_domain(store, &mut to_store, now).await?;
-    let results = store.insert_leads(&to_store).await?;
-    let mut created = Vec::new();
-    for ((row, lead), result) in leads.iter().zip(results) {
+    // Created covers leads an earlier attempt at this batch stored (same origin).
+    let results = store.insert_leads(&mut to_store).await?;
+    for (row, result) in rows.into_iter().zip(results) {
         match result {
-            // Ours, whether written now or by an earlier attempt at this batch.
-            LeadInsert::Created => created.push(Activity::lead_created(lead, Some(job_id))),
-            LeadInsert::Duplicate(holder) if holder == lead.id => {
-                created.push(Activity::lead_created(lead, Some(job_id)))
-            }
+            LeadInsert::Created => outcome.created += 1,
             LeadInsert::Duplicate(holder) => {
                 outcome.duplicates += 1;
                 outcome.errors.push(RowError {
-                    row: *row,
+                    row,
                     reason: duplicate_reason(format!("lead {holder}")),
                 });
             }
         }
     }
-    outcome.created = created.len() as u64;
-    // lead.created has the lead's id, so a retried batch rewrites, not repeats, it.
-    store.append_activities(&created).await?;
     Ok(store.record_import_batch(tenant, job_id, &outcome, now).await?)
 }
 
-/// The leads a batch makes (each with its row-derived id) and the rows it refuses.
+/// The leads a batch makes (each marked with its row) and the rows it refuses.
 pub fn leads_of_batch(batch: LeadBatch, now: DateTime<Utc>) -> (Vec<(u32, Lead)>, Vec<RowError>) {
     let mut leads = Vec::with_capacity(batch.rows.len());
     let mut refused = Vec::new();
@@ -199,7 +190,10 @@ pub fn leads_of_batch(batch: LeadBatch, now: DateTime<Utc>) -> (Vec<(u32, Lead)>
             });
         match built {
             Ok(mut lead) => {
-                lead.id = LeadId::for_import_row(batch.job_id, batch.job_created_ms, row);
+                lead.origin = Some(LeadOrigin {
+                    import_id: batch.job_id,
+                    row,
+                });
                 if lead.source.is_none() {
                     lead.source = Some(batch.source.clone().unwrap_or_else(|| "import".into()));
                 }

@@ -153,19 +153,17 @@ pub async fn add(
             outcome.organization_id = lead.organization_id;
         }
     }
-    let inserted = store.insert_leads(&to_store).await?;
-    let mut created = Vec::new();
-    for (index, result) in stored_index.into_iter().zip(inserted) {
+    let inserted = store.insert_leads(&mut to_store).await?;
+    for ((index, result), stored) in stored_index.into_iter().zip(inserted).zip(&to_store) {
         match result {
             LeadInsert::Duplicate(existing) => outcomes[index] = LeadOutcome::Duplicate(existing),
             LeadInsert::Created => {
-                if let LeadOutcome::Created(lead) = &outcomes[index] {
-                    created.push(Activity::lead_created(lead, None));
+                if let LeadOutcome::Created(lead) = &mut outcomes[index] {
+                    lead.id = stored.id;
                 }
             }
         }
     }
-    store.append_activities(&created).await?;
     for (index, first) in same_call_duplicate {
         let holder = match &outcomes[first] {
             LeadOutcome::Created(lead) => lead.id,
