@@ -3,11 +3,10 @@
 //! test its own tables provisioned from template.yaml, its own API server on a
 //! free port, and its own operator key. Tests therefore never share data.
 
-use api::AppState;
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
-use cc_store::{DynamoStore, SqsQueue};
-use devstack::{Emulator, LocalStack, Template};
+use cc_store::DynamoStore;
+use devstack::{Emulator, LocalFunctions, LocalStack, Template};
 use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -57,13 +56,13 @@ pub struct TestApp {
     pub operator_key: String,
     pub stack: LocalStack,
     pub config: SdkConfig,
-    pub table: String,
     pub store: Arc<DynamoStore>,
     pub sqs: aws_sdk_sqs::Client,
     /// The ingest function's handler, wired as in Lambda.
     pub ingest: ingest::Ingest,
     /// The scheduler function's tick, wired as in Lambda.
     pub scheduler: scheduler::Scheduler,
+    pub functions: LocalFunctions,
 }
 
 /// A tenant made through the API, with its admin key.
@@ -115,40 +114,9 @@ impl TestApp {
         let stack = devstack::provision(&config, &template, &unique_prefix())
             .await
             .expect("provisioning works");
-        let (environment, _) = stack
-            .function_environment(&template, "ApiFunction")
-            .expect("ApiFunction exists");
-        let table = environment["TABLE_NAME"].clone();
-        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone()));
-        let sqs = aws_sdk_sqs::Client::new(&config);
-        let lead_batches = SqsQueue::new(sqs.clone(), environment["LEAD_BATCH_QUEUE_URL"].clone());
-        let (ingest_environment, _) = stack
-            .function_environment(&template, "IngestFunction")
-            .expect("IngestFunction exists");
-        let ingest = ingest::Ingest {
-            store: store.clone(),
-            dead_letters: Some(SqsQueue::new(
-                sqs.clone(),
-                ingest_environment["LEAD_BATCH_DLQ_URL"].clone(),
-            )),
-        };
-        let (scheduler_environment, _) = stack
-            .function_environment(&template, "SchedulerFunction")
-            .expect("SchedulerFunction exists");
-        let scheduler = scheduler::Scheduler {
-            store: store.clone(),
-            lead_batches: Arc::new(SqsQueue::new(
-                sqs.clone(),
-                scheduler_environment["LEAD_BATCH_QUEUE_URL"].clone(),
-            )),
-            fetcher: Arc::new(scheduler::HttpSheetFetcher::new()),
-        };
         let operator_key = OperatorKey::generate_secret();
-        let router = api::router(AppState::new(
-            store.clone(),
-            OperatorKey::new(&operator_key),
-            Arc::new(lead_batches),
-        ));
+        let functions = LocalFunctions::wire(&config, &template, &stack, &operator_key).expect("the functions wire up");
+        let router = api::router(functions.api.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.expect("the server runs") });
@@ -158,11 +126,11 @@ impl TestApp {
             operator_key,
             stack,
             config,
-            table,
-            store,
-            sqs,
-            ingest,
-            scheduler,
+            store: functions.store.clone(),
+            sqs: functions.sqs.clone(),
+            ingest: functions.ingest.clone(),
+            scheduler: functions.scheduler.clone(),
+            functions,
         }
     }
 
@@ -176,21 +144,33 @@ impl TestApp {
     /// Runs the ingest function on the lead-batch queue until it is empty
     /// (failed records are retried at once); returns the records handled.
     pub async fn deliver_lead_batches(&self) -> usize {
-        let (url, arn) = self.lead_batch_queue();
+        self.deliver_to_ingest("LeadBatchQueue").await
+    }
+
+    /// Runs the ingest function on the import-upload queue (S3's notifications) until it is empty.
+    pub async fn deliver_upload_notifications(&self) -> usize {
+        self.deliver_to_ingest("ImportUploadQueue").await
+    }
+
+    async fn deliver_to_ingest(&self, queue: &str) -> usize {
+        let trigger = self
+            .functions
+            .ingest_trigger(queue)
+            .unwrap_or_else(|| panic!("{queue} triggers the ingest function"))
+            .clone();
         let mut handled = 0;
-        for _ in 0..1000 {
-            let ingest = self.ingest.clone();
-            let delivery = devstack::sqs_driver::deliver_once(&self.sqs, &url, &arn, 0, 0, |event| async move {
-                ingest.handle(event).await
-            })
-            .await
-            .expect("the queue is reachable");
+        for _ in 0..10_000 {
+            let delivery = self
+                .functions
+                .deliver_to_ingest(&trigger, 0, 0)
+                .await
+                .expect("the queue is reachable");
             if delivery.received == 0 {
                 return handled;
             }
             handled += delivery.received;
         }
-        panic!("the lead-batch queue never emptied");
+        panic!("{queue} never emptied");
     }
 
     /// Receives one lead-batch message and keeps it in flight, as a function

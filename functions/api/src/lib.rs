@@ -13,7 +13,7 @@ mod routes;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use cc_domain::api_key::OperatorKey;
-use cc_domain::ports::{LeadBatchQueue, Store};
+use cc_domain::ports::{ImportFiles, LeadBatchQueue, Store};
 use std::sync::Arc;
 
 pub use problem::Problem;
@@ -29,14 +29,22 @@ pub struct AppState {
     pub operator_key: OperatorKey,
     /// Where import files go, in batches, for the ingest function.
     pub lead_batches: Arc<dyn LeadBatchQueue>,
+    /// Where files too large for a request body are uploaded.
+    pub import_files: Arc<dyn ImportFiles>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, operator_key: OperatorKey, lead_batches: Arc<dyn LeadBatchQueue>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        operator_key: OperatorKey,
+        lead_batches: Arc<dyn LeadBatchQueue>,
+        import_files: Arc<dyn ImportFiles>,
+    ) -> Self {
         Self {
             store,
             operator_key,
             lead_batches,
+            import_files,
         }
     }
 }

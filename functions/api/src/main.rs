@@ -2,7 +2,7 @@
 
 use api::AppState;
 use cc_domain::api_key::OperatorKey;
-use cc_store::{DynamoStore, SqsQueue};
+use cc_store::{DynamoStore, S3Files, SqsQueue};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -15,7 +15,13 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_sqs::Client::new(&config),
         cc_runtime::required_env("LEAD_BATCH_QUEUE_URL")?,
     );
+    let import_files = S3Files::new(S3Files::client(&config), cc_runtime::required_env("IMPORT_BUCKET")?);
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let app = api::router(AppState::new(Arc::new(store), operator_key, Arc::new(lead_batches)));
+    let app = api::router(AppState::new(
+        Arc::new(store),
+        operator_key,
+        Arc::new(lead_batches),
+        Arc::new(import_files),
+    ));
     lambda_http::run(app).await
 }

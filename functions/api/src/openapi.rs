@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi};
         activate_campaign, pause_campaign, complete_campaign, archive_campaign,
         create_organization, list_organizations, get_organization, update_organization, delete_organization,
         add_leads, list_campaign_leads, find_leads, get_lead, update_lead, delete_lead, lead_activities,
-        start_import, get_import, import_errors,
+        start_import, create_upload_url, get_import, import_errors,
         create_lead_source, list_lead_sources, get_lead_source, delete_lead_source, hook_leads, default_hook,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),

@@ -16,6 +16,7 @@ async fn answer(event_file: &str) -> (u16, String, serde_json::Value) {
         std::sync::Arc::new(cc_domain::memory::MemoryStore::new()),
         OperatorKey::new("operator"),
         std::sync::Arc::new(cc_domain::memory::MemoryQueue::default()),
+        std::sync::Arc::new(cc_domain::memory::MemoryFiles::default()),
     ));
     let response = app.oneshot(request).await.unwrap();
     let status = response.status().as_u16();

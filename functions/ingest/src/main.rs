@@ -1,7 +1,7 @@
 //! Lambda entry point of the ingest function.
 
-use cc_store::{DynamoStore, SqsQueue};
-use ingest::Ingest;
+use cc_store::{DynamoStore, S3Files, SqsQueue};
+use ingest::{Ingest, Uploads};
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
 
@@ -13,9 +13,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let dead_letters = cc_runtime::required_env("LEAD_BATCH_DLQ_URL")
         .ok()
         .map(|url| SqsQueue::new(aws_sdk_sqs::Client::new(&config), url));
+    let uploads = Uploads {
+        files: Arc::new(S3Files::new(
+            S3Files::client(&config),
+            cc_runtime::required_env("IMPORT_BUCKET")?,
+        )),
+        lead_batches: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&config),
+            cc_runtime::required_env("LEAD_BATCH_QUEUE_URL")?,
+        )),
+    };
     let ingest = Ingest {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table)),
         dead_letters,
+        uploads: Some(uploads),
     };
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<aws_lambda_events::sqs::SqsEvent>| {

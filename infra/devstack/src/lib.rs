@@ -3,6 +3,7 @@
 //! helpers the devstack binary and the integration tests share.
 
 pub mod emulator;
+pub mod functions;
 pub mod provision;
 pub mod sqs_driver;
 pub mod template;
@@ -12,6 +13,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use std::path::PathBuf;
 
 pub use emulator::Emulator;
+pub use functions::{LocalFunctions, QueueTrigger};
 pub use provision::{LocalStack, provision};
 pub use template::Template;
 

@@ -3,16 +3,13 @@
 //! serves the api function's router on http://127.0.0.1:$PORT (3000).
 //! State lives in .devstack/ and survives restarts (`make dev-reset` clears it).
 
-use api::AppState;
 use cc_domain::api_key::OperatorKey;
 use cc_domain::ids::TenantId;
 use cc_domain::ports::TenantStore;
 use cc_domain::tenant::NewTenant;
-use cc_store::{DynamoStore, SqsQueue};
-use devstack::{Emulator, Template};
+use devstack::{Emulator, LocalFunctions, Template};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::sync::Arc;
 
 /// What the devstack remembers between runs.
 #[derive(Serialize, Deserialize)]
@@ -68,11 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (logical_id, resource) in &stack.resources {
         println!("  provisioned {logical_id}: {resource:?}");
     }
-    let (environment, unresolved) = stack.function_environment(&template, "ApiFunction")?;
-    let table = environment
-        .get("TABLE_NAME")
-        .ok_or("ApiFunction has no TABLE_NAME in template.yaml")?
-        .clone();
+    let (_, unresolved) = stack.function_environment(&template, "ApiFunction")?;
     if !unresolved.is_empty() {
         println!("  (not needed locally: {})", unresolved.join(", "));
     }
@@ -88,45 +81,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => state.operator_key.clone(),
     };
 
-    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table));
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let lead_batch_url = environment
-        .get("LEAD_BATCH_QUEUE_URL")
-        .ok_or("ApiFunction has no LEAD_BATCH_QUEUE_URL in template.yaml")?
-        .clone();
-    let (ingest_environment, _) = stack.function_environment(&template, "IngestFunction")?;
-    let ingest = ingest::Ingest {
-        store: store.clone(),
-        dead_letters: ingest_environment
-            .get("LEAD_BATCH_DLQ_URL")
-            .map(|url| SqsQueue::new(sqs.clone(), url)),
-    };
-    let lead_batch_arn = stack
-        .queue_arn("LeadBatchQueue")
-        .ok_or("no LeadBatchQueue in template.yaml")?
-        .to_string();
-    // The emulator does not trigger functions: deliver the lead-batch queue to ingest here.
-    let ingest_loop = tokio::spawn({
-        let (sqs, url) = (sqs.clone(), lead_batch_url.clone());
-        async move {
+    let functions = LocalFunctions::wire(&config, &template, &stack, &operator_key)?;
+    let store = functions.store.clone();
+    // The emulator does not trigger functions: deliver each of ingest's queues to it here.
+    let mut delivery_loops = Vec::new();
+    for trigger in functions.ingest_triggers.clone() {
+        let functions = functions.clone();
+        delivery_loops.push(tokio::spawn(async move {
             loop {
-                let ingest = ingest.clone();
-                let delivered =
-                    devstack::sqs_driver::deliver_once(&sqs, &url, &lead_batch_arn, 1, 5, |event| async move {
-                        ingest.handle(event).await
-                    })
-                    .await;
-                match delivered {
+                match functions.deliver_to_ingest(&trigger, 1, 5).await {
                     Ok(delivery) if delivery.received > 0 => continue,
                     Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
                     Err(err) => {
-                        tracing::warn!(error = %err, "could not receive lead batches; retrying");
+                        tracing::warn!(queue = %trigger.logical_id, error = %err, "could not receive; retrying");
                         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
                     }
                 }
             }
-        }
-    });
+        }));
+    }
     let demo_exists = match state
         .demo_tenant_id
         .as_deref()
@@ -152,17 +125,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let demo_key = state.demo_admin_key.clone().unwrap_or_default();
 
     // EventBridge Scheduler's one-minute tick, locally.
-    let (scheduler_environment, _) = stack.function_environment(&template, "SchedulerFunction")?;
-    let scheduler = scheduler::Scheduler {
-        store: store.clone(),
-        lead_batches: Arc::new(SqsQueue::new(
-            sqs.clone(),
-            scheduler_environment
-                .get("LEAD_BATCH_QUEUE_URL")
-                .ok_or("SchedulerFunction has no LEAD_BATCH_QUEUE_URL")?,
-        )),
-        fetcher: Arc::new(scheduler::HttpSheetFetcher::new()),
-    };
+    let scheduler = functions.scheduler.clone();
     let tick_loop = tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
@@ -172,8 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
-    let lead_batches = Arc::new(SqsQueue::new(sqs, lead_batch_url));
-    let router = api::router(AppState::new(store, OperatorKey::new(&operator_key), lead_batches));
+    let router = api::router(functions.api.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{api_port} ({e}); set PORT to another port"))?;
@@ -209,7 +171,9 @@ API reference: {base}/v1/openapi.json   Press Ctrl-C to stop.
             println!("\nStopping the API and the emulator ...");
         })
         .await?;
-    ingest_loop.abort();
+    for delivery_loop in delivery_loops {
+        delivery_loop.abort();
+    }
     tick_loop.abort();
     drop(emulator);
     Ok(())

@@ -17,12 +17,13 @@ use std::collections::BTreeMap;
 /// Resource types that hold state the functions need but the local stack does
 /// not create yet: provisioning stops with a clear error rather than leaving
 /// them silently missing.
-const NOT_YET_LOCAL: &[&str] = &["AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::Kinesis::Stream"];
+const NOT_YET_LOCAL: &[&str] = &["AWS::SNS::Topic", "AWS::Kinesis::Stream"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocalResource {
     Table { name: String },
     Queue { name: String, url: String, arn: String },
+    Bucket { name: String },
 }
 
 /// What was provisioned, by logical id.
@@ -49,6 +50,13 @@ impl LocalStack {
         }
     }
 
+    pub fn bucket(&self, logical_id: &str) -> Option<&str> {
+        match self.resources.get(logical_id)? {
+            LocalResource::Bucket { name } => Some(name),
+            _ => None,
+        }
+    }
+
     pub fn queue_url(&self, logical_id: &str) -> Option<&str> {
         match self.resources.get(logical_id)? {
             LocalResource::Queue { url, .. } => Some(url),
@@ -67,6 +75,7 @@ impl LocalStack {
             return match self.resources.get(target) {
                 Some(LocalResource::Table { name }) => Some(name.clone()),
                 Some(LocalResource::Queue { url, .. }) => Some(url.clone()),
+                Some(LocalResource::Bucket { name }) => Some(name.clone()),
                 None => template.parameter_default(target),
             };
         }
@@ -79,6 +88,7 @@ impl LocalStack {
                 (LocalResource::Queue { arn, .. }, "Arn") => Some(arn.clone()),
                 (LocalResource::Queue { url, .. }, "QueueUrl") => Some(url.clone()),
                 (LocalResource::Queue { name, .. }, "QueueName") => Some(name.clone()),
+                (LocalResource::Bucket { name }, "Arn") => Some(format!("arn:aws:s3:::{name}")),
                 _ => None,
             };
         }
@@ -272,10 +282,73 @@ async fn create_queue(
     Ok((url, arn))
 }
 
-/// Creates every table and queue of `template` in the emulator behind `config`.
+/// Creates a bucket and points its notifications at the queues they name
+/// (queues exist by then). The template's `BucketName` is not used: local
+/// buckets are named like every other local resource.
+async fn create_bucket(
+    client: &aws_sdk_s3::Client,
+    stack: &LocalStack,
+    template: &Template,
+    name: &str,
+    properties: &Value,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+        QueueConfiguration, S3KeyFilter,
+    };
+    match client.create_bucket().bucket(name).send().await {
+        Ok(_) => {}
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) => {}
+        Err(err) => return Err(Box::new(err)),
+    }
+    let mut queues = Vec::new();
+    for config in texts(&properties["NotificationConfiguration"], "QueueConfigurations") {
+        let arn = stack
+            .resolve(template, &config["Queue"])
+            .ok_or("a notification's Queue does not resolve locally")?;
+        let rules = texts(&config["Filter"]["S3Key"], "Rules")
+            .map(|rule| {
+                Ok(FilterRule::builder()
+                    .name(FilterRuleName::from(text(rule, "Name").to_ascii_lowercase().as_str()))
+                    .value(text(rule, "Value"))
+                    .build())
+            })
+            .collect::<Result<Vec<_>, Box<dyn std::error::Error + Send + Sync>>>()?;
+        queues.push(
+            QueueConfiguration::builder()
+                .queue_arn(arn)
+                .events(Event::from(text(config, "Event")))
+                .set_filter((!rules.is_empty()).then(|| {
+                    NotificationConfigurationFilter::builder()
+                        .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+                        .build()
+                }))
+                .build()?,
+        );
+    }
+    if !queues.is_empty() {
+        client
+            .put_bucket_notification_configuration()
+            .bucket(name)
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .set_queue_configurations(Some(queues))
+                    .build(),
+            )
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates every table, queue and bucket of `template` in the emulator behind `config`.
 pub async fn provision(config: &SdkConfig, template: &Template, prefix: &str) -> Result<LocalStack, DevstackError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     let sqs = aws_sdk_sqs::Client::new(config);
+    let s3 = cc_store::S3Files::client(config);
     let mut stack = LocalStack {
         prefix: prefix.to_string(),
         ..Default::default()
@@ -312,6 +385,8 @@ pub async fn provision(config: &SdkConfig, template: &Template, prefix: &str) ->
                     .resources
                     .insert(resource.logical_id.to_string(), LocalResource::Queue { name, url, arn });
             }
+            // Buckets send to queues: made once every queue exists, below.
+            "AWS::S3::Bucket" => {}
             _ => stack
                 .skipped
                 .push(format!("{} ({})", resource.logical_id, resource.kind)),
@@ -342,6 +417,17 @@ pub async fn provision(config: &SdkConfig, template: &Template, prefix: &str) ->
             .send()
             .await
             .map_err(|e| failed(resource.logical_id)(Box::new(e)))?;
+    }
+
+    for resource in resources.iter().filter(|r| r.kind == "AWS::S3::Bucket") {
+        // Bucket names are lower-case.
+        let name = format!("{prefix}{}", resource.logical_id).to_ascii_lowercase();
+        create_bucket(&s3, &stack, template, &name, resource.properties)
+            .await
+            .map_err(failed(resource.logical_id))?;
+        stack
+            .resources
+            .insert(resource.logical_id.to_string(), LocalResource::Bucket { name });
     }
     Ok(stack)
 }

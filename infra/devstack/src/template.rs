@@ -74,6 +74,28 @@ impl Template {
     }
 }
 
+impl Template {
+    /// The logical ids of the queues a function's SQS event sources read.
+    pub fn function_queues(&self, logical_id: &str) -> Vec<String> {
+        let Some(function) = self.resource(logical_id) else {
+            return Vec::new();
+        };
+        function.properties["Events"]
+            .as_object()
+            .into_iter()
+            .flat_map(|events| events.values())
+            .filter(|event| event["Type"] == "SQS")
+            .filter_map(|event| {
+                let queue = &event["Properties"]["Queue"];
+                queue["Fn::GetAtt"][0]
+                    .as_str()
+                    .or_else(|| queue["Ref"].as_str())
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+}
+
 pub(crate) fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),

@@ -223,6 +223,14 @@ pub fn sniff_delimiter(text: &str) -> u8 {
         .map_or(b',', |(d, _)| *d)
 }
 
+/// Refuses a mapping whose targets are not lead fields, before any file is seen.
+pub fn check_mapping(explicit: &BTreeMap<String, String>) -> Result<(), CsvError> {
+    for header in explicit.keys() {
+        column_for(header, explicit)?;
+    }
+    Ok(())
+}
+
 /// Where one header goes: the explicit mapping (field key, `custom_fields.<name>`
 /// or `ignore`) if it names the header, else the automatic match, else a custom field.
 fn column_for(header: &str, explicit: &BTreeMap<String, String>) -> Result<Column, CsvError> {

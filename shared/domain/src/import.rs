@@ -5,10 +5,19 @@ use crate::ids::{CampaignId, ImportJobId, TenantId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The largest file accepted at an upload URL.
+pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
+/// How long an upload URL stays valid.
+pub const UPLOAD_URL_TTL: chrono::Duration = chrono::Duration::minutes(15);
+const UPLOAD_PREFIX: &str = "uploads/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
+    /// Waiting for its file at the presigned upload URL.
+    AwaitingUpload,
     Queued,
     Running,
     Completed,
@@ -33,9 +42,28 @@ pub struct ImportJob {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The column mapping of an uploaded file, kept until the file arrives.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mapping: BTreeMap<String, String>,
+    /// Why a failed job failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl ImportJob {
+    /// Where the job's file is uploaded: the object key names tenant and job,
+    /// so the upload's notification finds the job without any other lookup.
+    pub fn upload_key(&self) -> String {
+        format!("{UPLOAD_PREFIX}{}/{}.csv", self.tenant_id, self.id)
+    }
+
+    /// The tenant and job an uploaded object belongs to, if its key is one of ours.
+    pub fn parse_upload_key(key: &str) -> Option<(TenantId, ImportJobId)> {
+        let rest = key.strip_prefix(UPLOAD_PREFIX)?.strip_suffix(".csv")?;
+        let (tenant, job) = rest.split_once('/')?;
+        Some((tenant.parse().ok()?, job.parse().ok()?))
+    }
+
     /// Rows accounted for, in percent.
     pub fn progress(&self) -> u8 {
         if self.total_rows == 0 {
@@ -62,6 +90,9 @@ pub struct ImportJobView {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Why the job failed (only when `status` is `failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl From<ImportJob> for ImportJobView {
@@ -79,6 +110,7 @@ impl From<ImportJob> for ImportJobView {
             created_at: job.created_at,
             started_at: job.started_at,
             finished_at: job.finished_at,
+            error: job.error,
         }
     }
 }
@@ -171,5 +203,19 @@ mod tests {
         let batches = split_into_batches(big);
         assert!(batches.iter().all(|b| b.len() <= 3));
         assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 10);
+    }
+}
+
+#[cfg(test)]
+mod upload_key_tests {
+    use super::*;
+
+    #[test]
+    fn an_upload_key_names_its_tenant_and_job() {
+        let (tenant, job) = (TenantId::generate(), ImportJobId::generate());
+        let key = format!("uploads/{tenant}/{job}.csv");
+        assert_eq!(ImportJob::parse_upload_key(&key), Some((tenant, job)));
+        assert_eq!(ImportJob::parse_upload_key("uploads/x/y.csv"), None);
+        assert_eq!(ImportJob::parse_upload_key(&format!("other/{tenant}/{job}.csv")), None);
     }
 }

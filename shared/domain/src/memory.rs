@@ -406,6 +406,40 @@ impl ImportStore for MemoryStore {
         Ok(self.with(|s| s.imports.get(&(tenant, id)).map(|(job, _)| job.clone())))
     }
 
+    async fn start_import(&self, job: &ImportJob, errors: &[RowError]) -> Result<bool, StoreError> {
+        Ok(self.with(|s| {
+            let Some((stored, _)) = s.imports.get_mut(&(job.tenant_id, job.id)) else {
+                return false;
+            };
+            if !matches!(stored.status, ImportStatus::AwaitingUpload | ImportStatus::Queued) {
+                return false;
+            }
+            *stored = job.clone();
+            for error in errors {
+                s.import_errors
+                    .insert((job.tenant_id, job.id, error.row), error.clone());
+            }
+            true
+        }))
+    }
+
+    async fn fail_import(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            if let Some((job, _)) = s.imports.get_mut(&(tenant, id)) {
+                job.status = ImportStatus::Failed;
+                job.error = Some(reason.to_string());
+                job.finished_at = Some(at);
+            }
+        });
+        Ok(())
+    }
+
     async fn mark_import_running(
         &self,
         tenant: TenantId,
@@ -482,6 +516,57 @@ impl MemoryQueue {
 impl LeadBatchQueue for MemoryQueue {
     async fn enqueue(&self, batches: &[LeadBatch]) -> Result<(), StoreError> {
         self.sent.lock().expect("not poisoned").extend_from_slice(batches);
+        Ok(())
+    }
+}
+
+/// An object store in memory: what a client "uploads" is put in by the test.
+#[derive(Default)]
+pub struct MemoryFiles {
+    files: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl MemoryFiles {
+    pub fn put(&self, key: &str, bytes: &[u8]) {
+        self.files
+            .lock()
+            .expect("not poisoned")
+            .insert(key.to_string(), bytes.to_vec());
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.files.lock().expect("not poisoned").contains_key(key)
+    }
+}
+
+#[async_trait]
+impl ImportFiles for MemoryFiles {
+    async fn upload_url(&self, key: &str, now: DateTime<Utc>) -> Result<UploadUrl, StoreError> {
+        Ok(UploadUrl {
+            url: format!("memory://{key}"),
+            expires_at: now + crate::import::UPLOAD_URL_TTL,
+        })
+    }
+
+    async fn read(&self, key: &str, limit: u64) -> Result<Vec<u8>, FileError> {
+        let file = self
+            .files
+            .lock()
+            .expect("not poisoned")
+            .get(key)
+            .cloned()
+            .ok_or(FileError::Missing)?;
+        if file.len() as u64 > limit {
+            return Err(FileError::TooLarge {
+                size: file.len() as u64,
+                limit,
+            });
+        }
+        Ok(file)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.files.lock().expect("not poisoned").remove(key);
         Ok(())
     }
 }

@@ -136,6 +136,19 @@ pub trait ImportStore: Send + Sync {
     /// Stores a new job with the rows already refused while the file was split.
     async fn insert_import(&self, job: &ImportJob, errors: &[RowError]) -> Result<(), StoreError>;
     async fn get_import(&self, tenant: TenantId, id: ImportJobId) -> Result<Option<ImportJob>, StoreError>;
+    /// Starts a job whose file arrived: replaces it with `job` (its counts and
+    /// batches) if it is still awaiting its file or queued (a previous attempt
+    /// that stopped before queueing its batches), and stores the refused rows.
+    /// `false` when the job had moved on (running, completed or failed).
+    async fn start_import(&self, job: &ImportJob, errors: &[RowError]) -> Result<bool, StoreError>;
+    /// Marks a job that cannot go on as failed, with the reason.
+    async fn fail_import(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Moves a queued job to running, once.
     async fn mark_import_running(&self, tenant: TenantId, id: ImportJobId, at: DateTime<Utc>)
     -> Result<(), StoreError>;
@@ -191,6 +204,35 @@ pub trait LeadSourceStore: Send + Sync {
 #[async_trait]
 pub trait SheetFetcher: Send + Sync {
     async fn fetch(&self, url: &str) -> Result<Vec<u8>, String>;
+}
+
+/// What an upload URL lets a client do, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadUrl {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why an uploaded file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("no file was uploaded")]
+    Missing,
+    #[error("the file is {size} bytes; the limit is {limit} bytes")]
+    TooLarge { size: u64, limit: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The object store behind large imports (S3).
+#[async_trait]
+pub trait ImportFiles: Send + Sync {
+    /// A URL a client can PUT the file at `key` to, without other credentials.
+    async fn upload_url(&self, key: &str, now: DateTime<Utc>) -> Result<UploadUrl, StoreError>;
+    /// The file at `key`, up to `limit` bytes.
+    async fn read(&self, key: &str, limit: u64) -> Result<Vec<u8>, FileError>;
+    /// Removes a file once its rows are queued (it holds personal data).
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// The lead-batch queue between the api and the ingest function.

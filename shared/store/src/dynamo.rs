@@ -225,12 +225,24 @@ impl DynamoStore {
 
     /// Puts an item if `condition` holds; `Ok(false)` when it did not.
     async fn put_if(&self, item: Item, condition: &str, values: Option<Item>) -> Result<bool, StoreError> {
+        self.put_if_named(item, condition, None, values).await
+    }
+
+    /// `put_if` with attribute names (for conditions on reserved words such as `status`).
+    async fn put_if_named(
+        &self,
+        item: Item,
+        condition: &str,
+        names: Option<HashMap<String, String>>,
+        values: Option<Item>,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(condition)
+            .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .send()
             .await;
@@ -1124,6 +1136,48 @@ impl ImportStore for DynamoStore {
 
     async fn get_import(&self, tenant: TenantId, id: ImportJobId) -> Result<Option<ImportJob>, StoreError> {
         self.get_entity(&keys::import_job(tenant, id), "import job").await
+    }
+
+    async fn start_import(&self, job: &ImportJob, errors: &[RowError]) -> Result<bool, StoreError> {
+        let item = entity_item(job, job.tenant_id, &keys::import_job(job.tenant_id, job.id), "import")?;
+        let waiting = Item::from([
+            (":awaiting".to_string(), s("awaiting_upload")),
+            (":queued".to_string(), s("queued")),
+        ]);
+        let status = HashMap::from([("#status".to_string(), "status".to_string())]);
+        if !self
+            .put_if_named(item, "#status IN (:awaiting, :queued)", Some(status), Some(waiting))
+            .await?
+        {
+            return Ok(false);
+        }
+        self.batch_put(Self::import_error_items(job.tenant_id, job.id, errors)?)
+            .await?;
+        Ok(true)
+    }
+
+    async fn fail_import(
+        &self,
+        tenant: TenantId,
+        id: ImportJobId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update_if(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::import_job(tenant, id))))
+                .update_expression("SET #status = :failed, #error = :reason, finished_at = :at")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_values(":failed", s("failed"))
+                .expression_attribute_values(":reason", s(reason))
+                .expression_attribute_values(":at", s(timestamp(at))),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn mark_import_running(

@@ -12,3 +12,4 @@ mod organizations;
 mod provisioning;
 mod sheets;
 mod tenants;
+mod uploads;

@@ -1,7 +1,7 @@
 use super::campaigns::campaign_id;
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{QueryParams, path_id};
+use crate::extract::{JsonBody, QueryParams, path_id};
 use crate::problem::Problem;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,15 +11,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cc_domain::DomainError;
 use cc_domain::ids::ImportJobId;
-use cc_domain::import::ImportJobView;
+use cc_domain::import::{ImportJobView, ImportStatus, MAX_UPLOAD_BYTES};
 use cc_domain::operations::imports;
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/campaigns/{id}/imports", post(start_import))
+        .route("/v1/campaigns/{id}/imports/upload-url", post(create_upload_url))
         .route("/v1/imports/{id}", get(get_import))
         .route("/v1/imports/{id}/errors", get(import_errors))
 }
@@ -89,6 +90,67 @@ pub async fn start_import(
     .await?;
     tracing::info!(import_id = %job.id, rows = job.total_rows, batches = job.batches_total, "import queued");
     Ok((StatusCode::ACCEPTED, Json(job.into())))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadUrlRequest {
+    /// CSV header → lead field (`email`, `first_name`...), `custom_fields.<name>`, or `ignore`.
+    #[serde(default)]
+    pub mapping: BTreeMap<String, String>,
+}
+
+/// Where to PUT the file, and the job it will start.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UploadUrlView {
+    /// The import job; follow it at `/v1/imports/{id}`.
+    pub id: ImportJobId,
+    /// `awaiting_upload` until the file arrives.
+    pub status: ImportStatus,
+    /// A presigned URL: PUT the file's bytes to it, with no other credentials.
+    pub upload_url: String,
+    pub method: &'static str,
+    pub expires_at: chrono::DateTime<Utc>,
+    /// The largest file the job will read.
+    pub max_bytes: u64,
+}
+
+/// For files larger than a request body allows: a presigned S3 URL to PUT
+/// the CSV to (up to 50 MB, valid 15 minutes). The upload itself starts the
+/// job; the body (`{}` or `{"mapping": {...}}`) sets the column mapping.
+#[utoipa::path(post, path = "/v1/campaigns/{id}/imports/upload-url", tag = "imports",
+    params(("id" = String, Path, description = "Campaign id")),
+    request_body = UploadUrlRequest,
+    responses(
+        (status = 201, body = UploadUrlView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_upload_url(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<UploadUrlRequest>,
+) -> Result<(StatusCode, Json<UploadUrlView>), Problem> {
+    let campaign = campaign_id(&id)?;
+    let (job, url) = imports::create_upload(
+        state.store.as_ref(),
+        state.import_files.as_ref(),
+        &caller,
+        campaign,
+        request.mapping,
+        Utc::now(),
+    )
+    .await?;
+    tracing::info!(import_id = %job.id, "upload URL issued");
+    let view = UploadUrlView {
+        id: job.id,
+        status: job.status,
+        upload_url: url.url,
+        method: "PUT",
+        expires_at: url.expires_at,
+        max_bytes: MAX_UPLOAD_BYTES,
+    };
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// An import's status and counts.

@@ -7,11 +7,13 @@ use crate::csv_import::{self, CsvError};
 use crate::email::EmailAddress;
 use crate::error::DomainError;
 use crate::ids::{CampaignId, ImportJobId};
-use crate::import::{BatchOutcome, BatchRow, ImportJob, ImportStatus, LeadBatch, RowError, split_into_batches};
+use crate::import::{
+    BatchOutcome, BatchRow, ImportJob, ImportStatus, LeadBatch, MAX_UPLOAD_BYTES, RowError, split_into_batches,
+};
 use crate::input;
 use crate::lead::{Lead, LeadOrigin, NewLead};
 use crate::page::{Cursor, PageRequest};
-use crate::ports::{LeadBatchQueue, LeadInsert, Store};
+use crate::ports::{FileError, ImportFiles, LeadBatchQueue, LeadInsert, Store, UploadUrl};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -36,14 +38,21 @@ pub async fn start_csv_import(
 ) -> Result<ImportJob, DomainError> {
     caller.require(Capability::WriteData)?;
     let campaign = super::campaigns::taking_leads(store, caller.tenant_id, campaign_id).await?;
+    let rows = parse_file(file, mapping)?;
+    queue_rows(store, queue, &campaign, rows, "csv", now).await
+}
+
+fn parse_file(
+    file: &[u8],
+    mapping: &BTreeMap<String, String>,
+) -> Result<Vec<(u32, Result<Value, String>)>, DomainError> {
     let parsed = csv_import::parse(file, mapping).map_err(|e| match e {
         CsvError::UnknownMappedHeader { .. } | CsvError::UnknownMappingTarget { .. } => {
             DomainError::invalid("mapping", e)
         }
         other => DomainError::BadFile(other.to_string()),
     })?;
-    let rows = parsed.rows.into_iter().map(|r| (r.row as u32, r.lead)).collect();
-    queue_rows(store, queue, &campaign, rows, "csv", now).await
+    Ok(parsed.rows.into_iter().map(|r| (r.row as u32, r.lead)).collect())
 }
 
 /// Starts an import job of mapped rows (row number, lead object or why not):
@@ -57,30 +66,63 @@ pub async fn queue_rows(
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportJob, DomainError> {
-    let total_rows = rows.len() as u64;
+    let mut job = new_job(campaign, ImportJobId::generate(), source, now);
+    let (errors, messages) = settle_rows(&mut job, campaign, rows, now);
+    store.insert_import(&job, &errors).await?;
+    queue.enqueue(&messages).await?;
+    Ok(job)
+}
+
+fn new_job(campaign: &Campaign, id: ImportJobId, source: &str, now: DateTime<Utc>) -> ImportJob {
+    ImportJob {
+        id,
+        tenant_id: campaign.tenant_id,
+        campaign_id: campaign.id,
+        status: ImportStatus::Queued,
+        source: source.into(),
+        total_rows: 0,
+        created: 0,
+        duplicates: 0,
+        invalid: 0,
+        batches_total: 0,
+        batches_done: 0,
+        created_at: now,
+        started_at: None,
+        finished_at: None,
+        mapping: BTreeMap::new(),
+        error: None,
+    }
+}
+
+/// Counts a job's rows, refuses the unreadable ones and repeats of an address
+/// earlier in the file (so batches processed side by side never race for one
+/// address), and cuts the rest into lead-batch messages.
+fn settle_rows(
+    job: &mut ImportJob,
+    campaign: &Campaign,
+    rows: Vec<(u32, Result<Value, String>)>,
+    now: DateTime<Utc>,
+) -> (Vec<RowError>, Vec<LeadBatch>) {
+    job.total_rows = rows.len() as u64;
     let mut errors = Vec::new();
-    let mut invalid = 0;
-    let mut duplicates = 0;
     let mut first_row_with_address: HashMap<String, u32> = HashMap::new();
     let mut accepted = Vec::new();
     for (row, lead) in rows {
         let lead = match lead {
             Ok(lead) => lead,
             Err(reason) => {
-                invalid += 1;
+                job.invalid += 1;
                 errors.push(RowError { row, reason });
                 continue;
             }
         };
-        // Valid addresses repeated in one request are settled here, so batches
-        // processed side by side never race for the same address.
         if let Some(key) = lead["email"]
             .as_str()
             .and_then(|e| EmailAddress::parse(e).ok())
             .map(|e| e.dedup_key())
         {
             if let Some(first) = first_row_with_address.get(&key) {
-                duplicates += 1;
+                job.duplicates += 1;
                 errors.push(RowError {
                     row,
                     reason: duplicate_reason(format!("row {first}")),
@@ -91,45 +133,105 @@ pub async fn queue_rows(
         }
         accepted.push(BatchRow { row, lead });
     }
-
-    let job_id = ImportJobId::generate();
     let batches = split_into_batches(accepted);
-    let job = ImportJob {
-        id: job_id,
-        tenant_id: campaign.tenant_id,
-        campaign_id: campaign.id,
-        status: if batches.is_empty() {
-            ImportStatus::Completed
-        } else {
-            ImportStatus::Queued
-        },
-        source: source.into(),
-        total_rows,
-        created: 0,
-        duplicates,
-        invalid,
-        batches_total: batches.len() as u32,
-        batches_done: 0,
-        created_at: now,
-        started_at: None,
-        finished_at: batches.is_empty().then_some(now),
-    };
-    let messages: Vec<LeadBatch> = batches
+    job.batches_total = batches.len() as u32;
+    if batches.is_empty() {
+        job.status = ImportStatus::Completed;
+        job.finished_at = Some(now);
+    } else {
+        job.status = ImportStatus::Queued;
+    }
+    let messages = batches
         .into_iter()
         .enumerate()
         .map(|(n, rows)| LeadBatch {
             tenant_id: campaign.tenant_id,
             campaign_id: campaign.id,
-            job_id,
+            job_id: job.id,
             batch: n as u32,
             default_country: campaign.default_country().map(str::to_string),
-            source: Some(source.to_string()),
+            source: Some(job.source.clone()),
             rows,
         })
         .collect();
-    store.insert_import(&job, &errors).await?;
+    (errors, messages)
+}
+
+/// Creates a job that waits for its file, and the URL to PUT the file to.
+/// The file's arrival (an S3 notification to the ingest function) starts it.
+pub async fn create_upload(
+    store: &dyn Store,
+    files: &dyn ImportFiles,
+    caller: &Principal,
+    campaign_id: CampaignId,
+    mapping: BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(ImportJob, UploadUrl), DomainError> {
+    caller.require(Capability::WriteData)?;
+    let campaign = super::campaigns::taking_leads(store, caller.tenant_id, campaign_id).await?;
+    // A mapping naming unknown fields is refused now, not when the file arrives.
+    csv_import::check_mapping(&mapping).map_err(|e| DomainError::invalid("mapping", e))?;
+    let mut job = new_job(&campaign, ImportJobId::generate(), "upload", now);
+    job.status = ImportStatus::AwaitingUpload;
+    job.mapping = mapping;
+    let url = files.upload_url(&job.upload_key(), now).await?;
+    store.insert_import(&job, &[]).await?;
+    Ok((job, url))
+}
+
+/// Starts the job an uploaded file belongs to: reads and splits the file and
+/// queues its batches. Safe to repeat: a job already past `queued` is left
+/// alone, and queueing a job's batches twice stores and counts them once.
+/// `None` when the object is not a job's upload or its job is gone.
+pub async fn start_uploaded_import(
+    store: &dyn Store,
+    queue: &dyn LeadBatchQueue,
+    files: &dyn ImportFiles,
+    object_key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ImportJob>, DomainError> {
+    let Some((tenant, job_id)) = ImportJob::parse_upload_key(object_key) else {
+        return Ok(None);
+    };
+    let Some(mut job) = store.get_import(tenant, job_id).await? else {
+        return Ok(None);
+    };
+    if !matches!(job.status, ImportStatus::AwaitingUpload | ImportStatus::Queued) {
+        return Ok(Some(job));
+    }
+    let refuse = |reason: String| async move {
+        store.fail_import(tenant, job_id, &reason, now).await?;
+        Ok::<_, DomainError>(store.get_import(tenant, job_id).await?)
+    };
+    let file = match files.read(object_key, MAX_UPLOAD_BYTES).await {
+        Ok(file) => file,
+        // The file goes only once its batches are queued: an earlier delivery finished.
+        Err(FileError::Missing) if job.status == ImportStatus::Queued => return Ok(Some(job)),
+        Err(FileError::Store(err)) => return Err(err.into()),
+        Err(err) => return refuse(err.to_string()).await,
+    };
+    let campaign = match super::campaigns::taking_leads(store, tenant, job.campaign_id).await {
+        Ok(campaign) => campaign,
+        Err(DomainError::NotFound { .. }) => return refuse("the campaign no longer exists".into()).await,
+        Err(DomainError::Conflict { message, .. }) => return refuse(message).await,
+        Err(err) => return Err(err),
+    };
+    let rows = match parse_file(&file, &job.mapping) {
+        Ok(rows) => rows,
+        Err(DomainError::BadFile(reason)) => return refuse(reason).await,
+        Err(DomainError::Validation(errors)) => {
+            let reason = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+            return refuse(reason).await;
+        }
+        Err(err) => return Err(err),
+    };
+    let (errors, messages) = settle_rows(&mut job, &campaign, rows, now);
+    if !store.start_import(&job, &errors).await? {
+        return Ok(store.get_import(tenant, job_id).await?);
+    }
     queue.enqueue(&messages).await?;
-    Ok(job)
+    files.delete(object_key).await?;
+    Ok(Some(job))
 }
 
 /// Turns one batch into leads. A lead's id comes from its address and each
