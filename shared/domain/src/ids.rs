@@ -128,6 +128,23 @@ impl LeadId {
     }
 }
 
+impl OrganizationId {
+    /// The id of the organisation an import creates for `domain`: the same on
+    /// every attempt, so a retried batch rewrites the organisation it already
+    /// wrote instead of leaving a second one behind.
+    pub fn for_domain(tenant: TenantId, domain: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(tenant.as_uuid().as_bytes())
+            .chain_update(b"org:")
+            .chain_update(domain.as_bytes())
+            .finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(Uuid::new_v8(bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

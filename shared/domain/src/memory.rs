@@ -209,6 +209,17 @@ impl OrganizationStore for MemoryStore {
         }))
     }
 
+    async fn insert_organizations(&self, organizations: &[Organization]) -> Result<Vec<OrganizationId>, StoreError> {
+        let mut holders = Vec::with_capacity(organizations.len());
+        for organization in organizations {
+            holders.push(match self.insert_organization(organization).await? {
+                Ok(()) => organization.id,
+                Err(AlreadyExists(holder)) => holder,
+            });
+        }
+        Ok(holders)
+    }
+
     async fn get_organization(&self, tenant: TenantId, id: OrganizationId) -> Result<Option<Organization>, StoreError> {
         Ok(self.with(|s| s.organizations.get(&(tenant, id)).cloned()))
     }

@@ -75,6 +75,10 @@ pub trait CampaignStore: Send + Sync {
 pub trait OrganizationStore: Send + Sync {
     /// Fails softly with the holder's id when the tenant already has an
     /// organisation for this email domain.
+    /// Stores organisations made for new domains by imports (ids from
+    /// `OrganizationId::for_domain`), each unless its domain is taken
+    /// meanwhile. Returns, in input order, the id that holds each domain.
+    async fn insert_organizations(&self, organizations: &[Organization]) -> Result<Vec<OrganizationId>, StoreError>;
     async fn insert_organization(
         &self,
         organization: &Organization,

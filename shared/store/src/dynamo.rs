@@ -34,6 +34,8 @@ type Item = HashMap<String, AttributeValue>;
 const KEYS_PER_BATCH_GET: usize = 100;
 const ITEMS_PER_BATCH_WRITE: usize = 25;
 const MAX_BATCH_ATTEMPTS: u32 = 8;
+/// Conditional puts one bulk insert keeps in flight.
+const CONCURRENT_CLAIMS: usize = 16;
 /// BatchWriteItem requests one bulk write keeps in flight.
 const CONCURRENT_BATCH_WRITES: usize = 4;
 /// How far along an identity's id chain a lead may land (see `LeadId::for_identity`).
@@ -587,6 +589,25 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Claims an organisation's domain for it; the holder when someone else has it.
+    async fn claim_organization_domain(&self, organization: Organization) -> Result<OrganizationId, StoreError> {
+        if self
+            .put_if(Self::organization_domain_item(&organization), IS_NEW, None)
+            .await?
+        {
+            return Ok(organization.id);
+        }
+        let holder = self
+            .organization_holder(organization.tenant_id, &organization.email_domain)
+            .await?
+            .ok_or(StoreError::VersionConflict)?;
+        if holder != organization.id {
+            self.delete_existing(&keys::organization(organization.tenant_id, organization.id))
+                .await?;
+        }
+        Ok(holder)
+    }
+
     /// Walks the id chain of `identity` in `lead`'s campaign for a lead
     /// changing to it: where it stands, and where an alias would go.
     async fn chain_position(&self, lead: &Lead, identity: &str) -> Result<ChainPosition, StoreError> {
@@ -832,6 +853,24 @@ impl OrganizationStore for DynamoStore {
                 }
             }
         }
+    }
+
+    async fn insert_organizations(&self, organizations: &[Organization]) -> Result<Vec<OrganizationId>, StoreError> {
+        // Organisation items first (batched; deterministic ids, so a retry
+        // rewrites the same items), then one conditional claim per domain. A
+        // domain claimed meanwhile by someone else keeps its holder, and our
+        // item for it is removed again.
+        let items = organizations
+            .iter()
+            .map(Self::organization_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_put(items).await?;
+        let claims: Vec<Result<OrganizationId, StoreError>> = stream::iter(organizations.to_vec())
+            .map(|organization| self.claim_organization_domain(organization))
+            .buffered(CONCURRENT_CLAIMS)
+            .collect()
+            .await;
+        claims.into_iter().collect()
     }
 
     async fn get_organization(&self, tenant: TenantId, id: OrganizationId) -> Result<Option<Organization>, StoreError> {

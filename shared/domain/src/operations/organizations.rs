@@ -112,6 +112,7 @@ pub async fn link_by_domain(
     }
     let mut known: HashMap<EmailDomain, OrganizationId> = store.organization_ids_by_domain(tenant, &wanted).await?;
     let missing: Vec<EmailDomain> = wanted.iter().filter(|d| !known.contains_key(*d)).cloned().collect();
+    let mut created = Vec::with_capacity(missing.len());
     for domain in &missing {
         let example = leads.iter().find(|l| business_domain(l).as_ref() == Some(domain));
         let input = NewOrganization {
@@ -131,15 +132,16 @@ pub async fn link_by_domain(
             social_profiles: Default::default(),
             custom_fields: Default::default(),
         };
-        let Ok(organization) = Organization::create(tenant, input, now) else {
+        let Ok(mut organization) = Organization::create(tenant, input, now) else {
             continue;
         };
-        let id = match store.insert_organization(&organization).await? {
-            Ok(()) => organization.id,
-            // Created meanwhile by another batch or request: use that one.
-            Err(AlreadyExists(holder)) => holder,
-        };
-        known.insert(domain.clone(), id);
+        organization.id = OrganizationId::for_domain(tenant, domain.as_str());
+        created.push(organization);
+    }
+    // One batch for all new domains; a domain taken meanwhile gives its holder.
+    let holders = store.insert_organizations(&created).await?;
+    for (organization, holder) in created.iter().zip(holders) {
+        known.insert(organization.email_domain.clone(), holder);
     }
     for lead in leads.iter_mut() {
         if let Some(domain) = business_domain(lead) {
