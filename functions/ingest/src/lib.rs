@@ -133,6 +133,8 @@ impl Ingest {
     }
 
     async fn ingest_batch(&self, batch: LeadBatch, message_id: &str) -> Result<(), ()> {
+        use tracing::Instrument;
+        // `instrument`, not `enter`: a span entered across an await leaks into other tasks.
         let span = tracing::info_span!(
             "lead_batch",
             message_id = %message_id,
@@ -140,8 +142,11 @@ impl Ingest {
             import_id = %batch.job_id,
             batch = batch.batch,
         );
+        let ingested = imports::ingest_batch(self.store.as_ref(), batch, chrono::Utc::now())
+            .instrument(span.clone())
+            .await;
         let _entered = span.enter();
-        match imports::ingest_batch(self.store.as_ref(), batch, chrono::Utc::now()).await {
+        match ingested {
             Ok(job) => {
                 tracing::info!(
                     created = job.created,
