@@ -44,6 +44,27 @@ def restore_and_record(state_file: str, endpoint: str) -> None:
     recorder.start_recording()
 
 
+def serialize_dynamodb() -> None:
+    """Makes each DynamoDB request atomic, as DynamoDB is per item.
+
+    moto's server answers requests on several threads, and its DynamoDB
+    backend applies an UpdateItem as read-modify-write without a lock: two
+    concurrent `ADD` updates of one item could lose one. One lock around
+    DynamoDB requests (Python runs one thread at a time anyway) restores
+    DynamoDB's guarantee; SQS long polls are unaffected.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original_call_action = DynamoHandler.call_action
+
+    def call_action(self):  # type: ignore[no-untyped-def]
+        with lock:
+            return original_call_action(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -62,6 +83,7 @@ def main() -> int:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
+    serialize_dynamodb()
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
