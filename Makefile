@@ -39,9 +39,10 @@ package:
 validate:
 	infra/validate.sh
 
-## bench: criterion benchmarks
-bench:
+## bench: criterion benchmarks (CPU, in-process), then the end-to-end import through the local stack
+bench: venv
 	$(CARGO) bench -p cc-domain
+	$(CARGO) run --quiet --profile stack-bench -p devstack --bin import-bench
 
 fmt:
 	$(CARGO) fmt --all

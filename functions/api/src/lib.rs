@@ -13,7 +13,7 @@ mod routes;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use cc_domain::api_key::OperatorKey;
-use cc_domain::ports::{ImportFiles, LeadBatchQueue, Store};
+use cc_domain::ports::{ImportFiles, LeadBatchQueue, SenderIdentities, Store};
 use std::sync::Arc;
 
 pub use problem::Problem;
@@ -31,6 +31,8 @@ pub struct AppState {
     pub lead_batches: Arc<dyn LeadBatchQueue>,
     /// Where files too large for a request body are uploaded.
     pub import_files: Arc<dyn ImportFiles>,
+    /// The mail service's sender identities (SES), which verify mailbox addresses.
+    pub identities: Arc<dyn SenderIdentities>,
 }
 
 impl AppState {
@@ -39,12 +41,14 @@ impl AppState {
         operator_key: OperatorKey,
         lead_batches: Arc<dyn LeadBatchQueue>,
         import_files: Arc<dyn ImportFiles>,
+        identities: Arc<dyn SenderIdentities>,
     ) -> Self {
         Self {
             store,
             operator_key,
             lead_batches,
             import_files,
+            identities,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use api::AppState;
 use cc_domain::api_key::OperatorKey;
-use cc_store::{DynamoStore, S3Files, SqsQueue};
+use cc_store::{DynamoStore, S3Files, SesIdentities, SqsQueue};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -22,6 +22,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         operator_key,
         Arc::new(lead_batches),
         Arc::new(import_files),
+        Arc::new(SesIdentities::new(aws_sdk_ses::Client::new(&config))),
     ));
     lambda_http::run(app).await
 }

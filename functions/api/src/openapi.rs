@@ -25,6 +25,10 @@ use utoipa::{Modify, OpenApi};
         add_leads, list_campaign_leads, find_leads, get_lead, update_lead, delete_lead, lead_activities,
         start_import, create_upload_url, get_import, import_errors,
         create_lead_source, list_lead_sources, get_lead_source, delete_lead_source, hook_leads, default_hook,
+        create_mailbox, list_mailboxes, get_mailbox, update_mailbox, delete_mailbox,
+        pause_mailbox, resume_mailbox, verify_mailbox,
+        create_template, list_templates, get_template, update_template, delete_template,
+        list_template_versions, get_template_version, preview_template,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),
     modifiers(&Security),
@@ -38,6 +42,8 @@ use utoipa::{Modify, OpenApi};
         (name = "leads", description = "Prospects in campaigns"),
         (name = "imports", description = "CSV imports processed in the background"),
         (name = "lead-sources", description = "Webhooks and Google Sheets that feed campaigns"),
+        (name = "mailboxes", description = "Sender identities, verified by SES, with their caps and sending windows"),
+        (name = "templates", description = "Versioned email templates with variables, fallbacks and spintax"),
     )
 )]
 pub struct ApiDoc;
@@ -106,6 +112,9 @@ mod tests {
             "/v1/campaigns/{id}/leads",
             "/v1/leads/{id}",
             "/v1/organizations",
+            "/v1/mailboxes/{id}",
+            "/v1/templates/{id}/versions/{version}",
+            "/v1/templates/{id}/preview",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }

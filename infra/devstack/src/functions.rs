@@ -6,7 +6,7 @@ use crate::{DevstackError, LocalStack, Template};
 use api::AppState;
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
-use cc_store::{DynamoStore, S3Files, SqsQueue};
+use cc_store::{DynamoStore, S3Files, SesIdentities, SqsQueue};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -44,8 +44,24 @@ impl LocalFunctions {
         stack: &LocalStack,
         operator_key: &str,
     ) -> Result<Self, DevstackError> {
+        Self::wire_with(
+            config,
+            aws_sdk_dynamodb::Client::new(config),
+            template,
+            stack,
+            operator_key,
+        )
+    }
+
+    /// `wire` with a given DynamoDB client (e.g. one that counts requests).
+    pub fn wire_with(
+        config: &SdkConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        template: &Template,
+        stack: &LocalStack,
+        operator_key: &str,
+    ) -> Result<Self, DevstackError> {
         let sqs = aws_sdk_sqs::Client::new(config);
-        let dynamodb = aws_sdk_dynamodb::Client::new(config);
         let s3 = S3Files::client(config);
         let queue = |url: String| Arc::new(SqsQueue::new(sqs.clone(), url));
 
@@ -62,6 +78,8 @@ impl LocalFunctions {
                 s3.clone(),
                 variable(&environment, "ApiFunction", "IMPORT_BUCKET")?,
             )),
+            // The emulator's SES identity API (verification succeeds at once there).
+            Arc::new(SesIdentities::new(aws_sdk_ses::Client::new(config))),
         );
 
         let (environment, _) = stack.function_environment(template, "IngestFunction")?;

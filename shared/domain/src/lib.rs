@@ -14,6 +14,7 @@ pub mod import;
 pub mod input;
 pub mod lead;
 pub mod lead_source;
+pub mod mailbox;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod message;

@@ -7,13 +7,17 @@ use crate::activity::Activity;
 use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
-use crate::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, OrganizationId, TenantId};
+use crate::ids::{
+    ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+};
 use crate::import::{BatchOutcome, ImportJob, ImportStatus, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
 use crate::lead_source::LeadSource;
+use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
 use crate::page::{Page, PageRequest};
 use crate::ports::*;
+use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -34,6 +38,10 @@ struct State {
     import_errors: BTreeMap<(TenantId, ImportJobId, u32), RowError>,
     activities: BTreeMap<(TenantId, LeadId, uuid::Uuid), Activity>,
     sources: BTreeMap<LeadSourceId, LeadSource>,
+    mailboxes: BTreeMap<(TenantId, MailboxId), Mailbox>,
+    mailbox_addresses: HashMap<(TenantId, String), MailboxId>,
+    templates: BTreeMap<(TenantId, TemplateId), Template>,
+    template_versions: BTreeMap<(TenantId, TemplateId, u32), TemplateVersion>,
 }
 
 #[derive(Default)]
@@ -664,5 +672,205 @@ impl LeadSourceStore for MemoryStore {
     async fn save_lead_source(&self, source: &LeadSource) -> Result<(), StoreError> {
         self.with(|s| s.sources.insert(source.id, source.clone()));
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Mailboxes, templates and sender identities
+// ---------------------------------------------------------------------------
+
+#[async_trait]
+impl MailboxStore for MemoryStore {
+    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AlreadyExists<MailboxId>>, StoreError> {
+        Ok(self.with(|s| {
+            let claim = (mailbox.tenant_id, mailbox.email.dedup_key());
+            if let Some(holder) = s.mailbox_addresses.get(&claim) {
+                return Err(AlreadyExists(*holder));
+            }
+            s.mailbox_addresses.insert(claim, mailbox.id);
+            s.mailboxes.insert((mailbox.tenant_id, mailbox.id), mailbox.clone());
+            Ok(())
+        }))
+    }
+
+    async fn get_mailbox(&self, tenant: TenantId, id: MailboxId) -> Result<Option<Mailbox>, StoreError> {
+        Ok(self.with(|s| s.mailboxes.get(&(tenant, id)).cloned()))
+    }
+
+    async fn list_mailboxes(&self, tenant: TenantId, request: &PageRequest) -> Result<Page<Mailbox>, StoreError> {
+        let items = self.with(|s| {
+            s.mailboxes
+                .iter()
+                .filter(|((t, _), _)| *t == tenant)
+                .map(|((_, id), m)| (id.to_string(), m.clone()))
+                .collect()
+        });
+        page(tenant, "mailboxes", items, request)
+    }
+
+    async fn replace_mailbox(&self, mailbox: &Mailbox, expected_version: u64) -> Result<(), StoreError> {
+        self.with(|s| match s.mailboxes.get_mut(&(mailbox.tenant_id, mailbox.id)) {
+            Some(stored) if stored.version == expected_version => {
+                *stored = mailbox.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::VersionConflict),
+        })
+    }
+
+    async fn delete_mailbox(&self, mailbox: &Mailbox) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.mailboxes.remove(&(mailbox.tenant_id, mailbox.id));
+            s.mailbox_addresses
+                .remove(&(mailbox.tenant_id, mailbox.email.dedup_key()));
+        });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TemplateStore for MemoryStore {
+    async fn insert_template(&self, template: &Template, first: &TemplateVersion) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.templates.insert((template.tenant_id, template.id), template.clone());
+            s.template_versions
+                .insert((first.tenant_id, first.template_id, first.version), first.clone());
+        });
+        Ok(())
+    }
+
+    async fn get_template(&self, tenant: TenantId, id: TemplateId) -> Result<Option<Template>, StoreError> {
+        Ok(self.with(|s| s.templates.get(&(tenant, id)).cloned()))
+    }
+
+    async fn list_templates(&self, tenant: TenantId, request: &PageRequest) -> Result<Page<Template>, StoreError> {
+        let items = self.with(|s| {
+            s.templates
+                .iter()
+                .filter(|((t, _), _)| *t == tenant)
+                .map(|((_, id), t)| (id.to_string(), t.clone()))
+                .collect()
+        });
+        page(tenant, "templates", items, request)
+    }
+
+    async fn save_template_version(
+        &self,
+        template: &Template,
+        snapshot: &TemplateVersion,
+        expected_version: u32,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            let version_key = (snapshot.tenant_id, snapshot.template_id, snapshot.version);
+            match s.templates.get_mut(&(template.tenant_id, template.id)) {
+                Some(stored)
+                    if stored.version == expected_version && !s.template_versions.contains_key(&version_key) =>
+                {
+                    *stored = template.clone();
+                    s.template_versions.insert(version_key, snapshot.clone());
+                    Ok(())
+                }
+                _ => Err(StoreError::VersionConflict),
+            }
+        })
+    }
+
+    async fn get_template_version(
+        &self,
+        tenant: TenantId,
+        id: TemplateId,
+        version: u32,
+    ) -> Result<Option<TemplateVersion>, StoreError> {
+        Ok(self.with(|s| s.template_versions.get(&(tenant, id, version)).cloned()))
+    }
+
+    async fn list_template_versions(
+        &self,
+        tenant: TenantId,
+        id: TemplateId,
+        request: &PageRequest,
+    ) -> Result<Page<TemplateVersion>, StoreError> {
+        let items = self.with(|s| {
+            // Keyed by the distance from the top, so that ascending keys are newest first.
+            let mut items: Vec<(String, TemplateVersion)> = s
+                .template_versions
+                .iter()
+                .filter(|((t, template, _), _)| *t == tenant && *template == id)
+                .map(|((_, _, version), v)| (format!("{:010}", u32::MAX - version), v.clone()))
+                .collect();
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            items
+        });
+        page(tenant, &format!("versions{id}"), items, request)
+    }
+
+    async fn delete_template(&self, tenant: TenantId, id: TemplateId) -> Result<bool, StoreError> {
+        Ok(self.with(|s| s.templates.remove(&(tenant, id)).is_some()))
+    }
+}
+
+/// A register of sender identities: requested addresses wait as pending
+/// until a test decides their fate with [`MemoryIdentities::set`].
+#[derive(Default)]
+pub struct MemoryIdentities {
+    identities: Mutex<HashMap<String, IdentityVerification>>,
+    requests: Mutex<Vec<String>>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryIdentities {
+    pub fn set(&self, email: &EmailAddress, status: IdentityVerification) {
+        self.identities
+            .lock()
+            .expect("not poisoned")
+            .insert(email.as_str().to_string(), status);
+    }
+
+    /// Every address verification was requested for, in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("not poisoned").clone()
+    }
+
+    /// Makes every call fail (as a throttled or unreachable service would).
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::backend("identities", std::io::Error::other("unavailable")));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SenderIdentities for MemoryIdentities {
+    async fn request_verification(&self, email: &EmailAddress) -> Result<(), StoreError> {
+        self.check()?;
+        self.requests
+            .lock()
+            .expect("not poisoned")
+            .push(email.as_str().to_string());
+        let mut identities = self.identities.lock().expect("not poisoned");
+        let status = identities
+            .entry(email.as_str().to_string())
+            .or_insert(IdentityVerification::Pending);
+        if *status != IdentityVerification::Verified {
+            *status = IdentityVerification::Pending;
+        }
+        Ok(())
+    }
+
+    async fn verification_status(
+        &self,
+        emails: &[EmailAddress],
+    ) -> Result<HashMap<EmailAddress, IdentityVerification>, StoreError> {
+        self.check()?;
+        let identities = self.identities.lock().expect("not poisoned");
+        Ok(emails
+            .iter()
+            .filter_map(|e| identities.get(e.as_str()).map(|status| (e.clone(), *status)))
+            .collect())
     }
 }

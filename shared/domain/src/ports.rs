@@ -7,12 +7,16 @@ use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
 use crate::error::StoreError;
-use crate::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, OrganizationId, TenantId};
+use crate::ids::{
+    ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+};
 use crate::import::{BatchOutcome, ImportJob, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
 use crate::lead_source::LeadSource;
+use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
 use crate::page::{Page, PageRequest};
+use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -75,9 +79,10 @@ pub trait CampaignStore: Send + Sync {
 pub trait OrganizationStore: Send + Sync {
     /// Fails softly with the holder's id when the tenant already has an
     /// organisation for this email domain.
-    /// Stores organisations made for new domains by imports (ids from
-    /// `OrganizationId::for_domain`), each unless its domain is taken
-    /// meanwhile. Returns, in input order, the id that holds each domain.
+    /// Stores organisations made by an import for domains it just found
+    /// unclaimed (ids from `OrganizationId::for_domain`, so a retry writes the
+    /// same items), with their domain claims. Returns, in input order, the id
+    /// that holds each domain.
     async fn insert_organizations(&self, organizations: &[Organization]) -> Result<Vec<OrganizationId>, StoreError>;
     async fn insert_organization(
         &self,
@@ -245,6 +250,67 @@ pub trait LeadBatchQueue: Send + Sync {
     async fn enqueue(&self, batches: &[LeadBatch]) -> Result<(), StoreError>;
 }
 
+#[async_trait]
+pub trait MailboxStore: Send + Sync {
+    /// Stores a new mailbox unless the tenant already has one with its address
+    /// (compared case-insensitively); then the holder's id.
+    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AlreadyExists<MailboxId>>, StoreError>;
+    async fn get_mailbox(&self, tenant: TenantId, id: MailboxId) -> Result<Option<Mailbox>, StoreError>;
+    async fn list_mailboxes(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Mailbox>, StoreError>;
+    /// Replaces the stored mailbox if its version is still `expected_version`,
+    /// else fails with [`StoreError::VersionConflict`]. The address never changes.
+    async fn replace_mailbox(&self, mailbox: &Mailbox, expected_version: u64) -> Result<(), StoreError>;
+    /// Removes the mailbox and frees its address.
+    async fn delete_mailbox(&self, mailbox: &Mailbox) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// Stores a new template together with its first version.
+    async fn insert_template(&self, template: &Template, first: &TemplateVersion) -> Result<(), StoreError>;
+    async fn get_template(&self, tenant: TenantId, id: TemplateId) -> Result<Option<Template>, StoreError>;
+    async fn list_templates(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Template>, StoreError>;
+    /// Stores the next version of a template: replaces the template if its
+    /// stored version is still `expected_version` (else
+    /// [`StoreError::VersionConflict`]) and adds `snapshot`, atomically.
+    async fn save_template_version(
+        &self,
+        template: &Template,
+        snapshot: &TemplateVersion,
+        expected_version: u32,
+    ) -> Result<(), StoreError>;
+    async fn get_template_version(
+        &self,
+        tenant: TenantId,
+        id: TemplateId,
+        version: u32,
+    ) -> Result<Option<TemplateVersion>, StoreError>;
+    /// Every version of a template, newest first.
+    async fn list_template_versions(
+        &self,
+        tenant: TenantId,
+        id: TemplateId,
+        page: &PageRequest,
+    ) -> Result<Page<TemplateVersion>, StoreError>;
+    /// Removes the template (`false` when there was none). Its versions stay
+    /// stored, for the emails that were rendered from them.
+    async fn delete_template(&self, tenant: TenantId, id: TemplateId) -> Result<bool, StoreError>;
+}
+
+/// The mail service's register of sender identities (SES). Identities belong
+/// to the AWS account, not to a tenant.
+#[async_trait]
+pub trait SenderIdentities: Send + Sync {
+    /// Asks the service to verify an address: it mails the owner a link.
+    async fn request_verification(&self, email: &EmailAddress) -> Result<(), StoreError>;
+    /// What the service knows about each address; addresses it has never
+    /// heard of are left out.
+    async fn verification_status(
+        &self,
+        emails: &[EmailAddress],
+    ) -> Result<std::collections::HashMap<EmailAddress, IdentityVerification>, StoreError>;
+}
+
 /// Everything the functions need from storage.
 pub trait Store:
     TenantStore
@@ -255,6 +321,8 @@ pub trait Store:
     + ImportStore
     + ActivityStore
     + LeadSourceStore
+    + MailboxStore
+    + TemplateStore
 {
 }
 
@@ -267,5 +335,7 @@ impl<T> Store for T where
         + ImportStore
         + ActivityStore
         + LeadSourceStore
+        + MailboxStore
+        + TemplateStore
 {
 }

@@ -12,16 +12,20 @@ use cc_domain::activity::Activity;
 use cc_domain::api_key::ApiKey;
 use cc_domain::campaign::{Campaign, CampaignStatus};
 use cc_domain::email::{EmailAddress, EmailDomain};
-use cc_domain::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, OrganizationId, TenantId};
+use cc_domain::ids::{
+    ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+};
 use cc_domain::import::{BatchOutcome, ImportJob, ImportStatus, RowError};
 use cc_domain::lead::{Lead, LeadStatus};
 use cc_domain::lead_source::LeadSource;
+use cc_domain::mailbox::Mailbox;
 use cc_domain::organization::Organization;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::ports::{
     ActivityStore, AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadSourceStore, LeadStore,
-    OrganizationStore, TenantStore,
+    MailboxStore, OrganizationStore, TemplateStore, TenantStore,
 };
+use cc_domain::template::{Template, TemplateVersion};
 use cc_domain::tenant::Tenant;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -34,8 +38,6 @@ type Item = HashMap<String, AttributeValue>;
 const KEYS_PER_BATCH_GET: usize = 100;
 const ITEMS_PER_BATCH_WRITE: usize = 25;
 const MAX_BATCH_ATTEMPTS: u32 = 8;
-/// Conditional puts one bulk insert keeps in flight.
-const CONCURRENT_CLAIMS: usize = 16;
 /// BatchWriteItem requests one bulk write keeps in flight.
 const CONCURRENT_BATCH_WRITES: usize = 4;
 /// How far along an identity's id chain a lead may land (see `LeadId::for_identity`).
@@ -138,6 +140,8 @@ struct Listing {
     index: Option<Index>,
     partition: String,
     sort_prefix: Option<&'static str>,
+    /// Descending sort-key order (e.g. template versions, newest first).
+    newest_first: bool,
 }
 
 impl Listing {
@@ -146,6 +150,7 @@ impl Listing {
             index: None,
             partition,
             sort_prefix: Some(sort_prefix),
+            newest_first: false,
         }
     }
 
@@ -155,6 +160,7 @@ impl Listing {
             index: None,
             partition,
             sort_prefix: None,
+            newest_first: false,
         }
     }
 
@@ -163,6 +169,15 @@ impl Listing {
             index: Some(index),
             partition,
             sort_prefix: None,
+            newest_first: false,
+        }
+    }
+
+    /// The same listing in descending sort-key order.
+    fn newest_first(self) -> Self {
+        Self {
+            newest_first: true,
+            ..self
         }
     }
 
@@ -176,10 +191,11 @@ impl Listing {
 
     fn scope(&self) -> String {
         format!(
-            "{}|{}|{}",
+            "{}|{}|{}{}",
             self.index.map_or("table", |i| i.name),
             self.partition,
-            self.sort_prefix.unwrap_or("")
+            self.sort_prefix.unwrap_or(""),
+            if self.newest_first { "|desc" } else { "" }
         )
     }
 
@@ -339,6 +355,7 @@ impl DynamoStore {
             .set_index_name(listing.index.map(|i| i.name.to_string()))
             .expression_attribute_names("#pk", listing.partition_attr())
             .expression_attribute_values(":pk", s(&listing.partition))
+            .scan_index_forward(!listing.newest_first)
             // One more than asked tells whether another page exists.
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
         query = match listing.sort_prefix {
@@ -589,25 +606,6 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Claims an organisation's domain for it; the holder when someone else has it.
-    async fn claim_organization_domain(&self, organization: Organization) -> Result<OrganizationId, StoreError> {
-        if self
-            .put_if(Self::organization_domain_item(&organization), IS_NEW, None)
-            .await?
-        {
-            return Ok(organization.id);
-        }
-        let holder = self
-            .organization_holder(organization.tenant_id, &organization.email_domain)
-            .await?
-            .ok_or(StoreError::VersionConflict)?;
-        if holder != organization.id {
-            self.delete_existing(&keys::organization(organization.tenant_id, organization.id))
-                .await?;
-        }
-        Ok(holder)
-    }
-
     /// Walks the id chain of `identity` in `lead`'s campaign for a lead
     /// changing to it: where it stands, and where an alias would go.
     async fn chain_position(&self, lead: &Lead, identity: &str) -> Result<ChainPosition, StoreError> {
@@ -856,21 +854,19 @@ impl OrganizationStore for DynamoStore {
     }
 
     async fn insert_organizations(&self, organizations: &[Organization]) -> Result<Vec<OrganizationId>, StoreError> {
-        // Organisation items first (batched; deterministic ids, so a retry
-        // rewrites the same items), then one conditional claim per domain. A
-        // domain claimed meanwhile by someone else keeps its holder, and our
-        // item for it is removed again.
-        let items = organizations
-            .iter()
-            .map(Self::organization_item)
-            .collect::<Result<Vec<_>, _>>()?;
+        // One BatchWriteItem stream for the organisations and their domain
+        // claims: the caller has just read the claims (consistently) and found
+        // none, and ids come from the domain, so a retried or concurrent
+        // import writes the very same items. Only a claim made by another
+        // writer in the milliseconds between that read and this write could be
+        // overwritten (see docs/decisions.md).
+        let mut items = Vec::with_capacity(organizations.len() * 2);
+        for organization in organizations {
+            items.push(Self::organization_item(organization)?);
+            items.push(Self::organization_domain_item(organization));
+        }
         self.batch_put(items).await?;
-        let claims: Vec<Result<OrganizationId, StoreError>> = stream::iter(organizations.to_vec())
-            .map(|organization| self.claim_organization_domain(organization))
-            .buffered(CONCURRENT_CLAIMS)
-            .collect()
-            .await;
-        claims.into_iter().collect()
+        Ok(organizations.iter().map(|o| o.id).collect())
     }
 
     async fn get_organization(&self, tenant: TenantId, id: OrganizationId) -> Result<Option<Organization>, StoreError> {
@@ -1426,5 +1422,168 @@ impl LeadSourceStore for DynamoStore {
         self.delete_existing(&keys::lead_source(source.tenant_id, source.id))
             .await?;
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Mailboxes and templates
+// ---------------------------------------------------------------------------
+
+const MAILBOX: &str = "mailbox";
+const TEMPLATE: &str = "template";
+const TEMPLATE_VERSION: &str = "template_version";
+
+impl DynamoStore {
+    fn mailbox_item(mailbox: &Mailbox) -> Result<Item, StoreError> {
+        let key = keys::mailbox(mailbox.tenant_id, mailbox.id);
+        entity_item(mailbox, mailbox.tenant_id, &key, MAILBOX)
+    }
+
+    fn mailbox_email_item(mailbox: &Mailbox) -> Item {
+        let mut item = key_item(&keys::mailbox_email(mailbox.tenant_id, &mailbox.email));
+        item.insert("mailbox_id".into(), s(mailbox.id.to_string()));
+        item.insert("tenant_id".into(), s(mailbox.tenant_id.to_string()));
+        item.insert("entity".into(), s("mailbox_email"));
+        item
+    }
+
+    fn template_item(template: &Template) -> Result<Item, StoreError> {
+        let key = keys::template(template.tenant_id, template.id);
+        entity_item(template, template.tenant_id, &key, TEMPLATE)
+    }
+
+    fn template_version_item(version: &TemplateVersion) -> Result<Item, StoreError> {
+        let key = keys::template_version(version.tenant_id, version.template_id, version.version);
+        entity_item(version, version.tenant_id, &key, TEMPLATE_VERSION)
+    }
+}
+
+#[async_trait]
+impl MailboxStore for DynamoStore {
+    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AlreadyExists<MailboxId>>, StoreError> {
+        let actions = vec![
+            put(&self.table, Self::mailbox_email_item(mailbox), IS_NEW, None)?,
+            put(&self.table, Self::mailbox_item(mailbox)?, IS_NEW, None)?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(Ok(())),
+            TransactOutcome::ConditionsFailed(_) => {
+                let claim = keys::mailbox_email(mailbox.tenant_id, &mailbox.email);
+                match self
+                    .claim_holder(&claim, "mailbox_id")
+                    .await?
+                    .and_then(|id| id.parse().ok())
+                {
+                    Some(holder) => Ok(Err(AlreadyExists(holder))),
+                    None => Err(StoreError::VersionConflict),
+                }
+            }
+        }
+    }
+
+    async fn get_mailbox(&self, tenant: TenantId, id: MailboxId) -> Result<Option<Mailbox>, StoreError> {
+        self.get_entity(&keys::mailbox(tenant, id), MAILBOX).await
+    }
+
+    async fn list_mailboxes(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Mailbox>, StoreError> {
+        let listing = Listing::table(keys::tenant_items(tenant), keys::MAILBOX_PREFIX);
+        self.query_page(tenant, listing, page, MAILBOX).await
+    }
+
+    async fn replace_mailbox(&self, mailbox: &Mailbox, expected_version: u64) -> Result<(), StoreError> {
+        let item = Self::mailbox_item(mailbox)?;
+        if self
+            .put_if(item, HAS_VERSION, Some(version_values(expected_version)))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::VersionConflict)
+        }
+    }
+
+    async fn delete_mailbox(&self, mailbox: &Mailbox) -> Result<(), StoreError> {
+        let actions = vec![
+            delete(&self.table, &keys::mailbox(mailbox.tenant_id, mailbox.id), None)?,
+            delete(
+                &self.table,
+                &keys::mailbox_email(mailbox.tenant_id, &mailbox.email),
+                None,
+            )?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+}
+
+#[async_trait]
+impl TemplateStore for DynamoStore {
+    async fn insert_template(&self, template: &Template, first: &TemplateVersion) -> Result<(), StoreError> {
+        let actions = vec![
+            put(&self.table, Self::template_item(template)?, IS_NEW, None)?,
+            put(&self.table, Self::template_version_item(first)?, IS_NEW, None)?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+
+    async fn get_template(&self, tenant: TenantId, id: TemplateId) -> Result<Option<Template>, StoreError> {
+        self.get_entity(&keys::template(tenant, id), TEMPLATE).await
+    }
+
+    async fn list_templates(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Template>, StoreError> {
+        let listing = Listing::table(keys::tenant_items(tenant), keys::TEMPLATE_PREFIX);
+        self.query_page(tenant, listing, page, TEMPLATE).await
+    }
+
+    async fn save_template_version(
+        &self,
+        template: &Template,
+        snapshot: &TemplateVersion,
+        expected_version: u32,
+    ) -> Result<(), StoreError> {
+        // The template (version-checked) and its new snapshot in one
+        // transaction: a version item exists exactly when the template reached it.
+        let actions = vec![
+            put(
+                &self.table,
+                Self::template_item(template)?,
+                HAS_VERSION,
+                Some(version_values(expected_version.into())),
+            )?,
+            put(&self.table, Self::template_version_item(snapshot)?, IS_NEW, None)?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+
+    async fn get_template_version(
+        &self,
+        tenant: TenantId,
+        id: TemplateId,
+        version: u32,
+    ) -> Result<Option<TemplateVersion>, StoreError> {
+        self.get_entity(&keys::template_version(tenant, id, version), TEMPLATE_VERSION)
+            .await
+    }
+
+    async fn list_template_versions(
+        &self,
+        tenant: TenantId,
+        id: TemplateId,
+        page: &PageRequest,
+    ) -> Result<Page<TemplateVersion>, StoreError> {
+        let listing = Listing::table(keys::template_versions(tenant, id), keys::TEMPLATE_VERSION_PREFIX).newest_first();
+        self.query_page(tenant, listing, page, TEMPLATE_VERSION).await
+    }
+
+    async fn delete_template(&self, tenant: TenantId, id: TemplateId) -> Result<bool, StoreError> {
+        self.delete_existing(&keys::template(tenant, id)).await
     }
 }

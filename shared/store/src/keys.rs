@@ -6,7 +6,9 @@
 
 use cc_domain::campaign::CampaignStatus;
 use cc_domain::email::{EmailAddress, EmailDomain};
-use cc_domain::ids::{ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, OrganizationId, TenantId};
+use cc_domain::ids::{
+    ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+};
 use cc_domain::lead::LeadStatus;
 
 pub const PK: &str = "PK";
@@ -209,6 +211,53 @@ pub fn campaign_sort(id: CampaignId) -> String {
     format!("{CAMPAIGN_PREFIX}{id}")
 }
 
+// ---------------------------------------------------------------------------
+// Mailboxes and templates
+// ---------------------------------------------------------------------------
+
+pub const MAILBOX_PREFIX: &str = "MAILBOX#";
+pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
+pub const TEMPLATE_VERSION_PREFIX: &str = "V#";
+
+/// A mailbox sits in its tenant's own partition (`begins_with(SK, MAILBOX#)`
+/// lists them; the address claims, `MAILBOXEMAIL#`, do not match that prefix).
+pub fn mailbox(tenant: TenantId, id: MailboxId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("{MAILBOX_PREFIX}{id}"),
+    }
+}
+
+/// The item that reserves an address for one mailbox of the tenant
+/// (compared case-insensitively).
+pub fn mailbox_email(tenant: TenantId, email: &EmailAddress) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("MAILBOXEMAIL#{}", email.dedup_key()),
+    }
+}
+
+/// A template's current version, in its tenant's own partition.
+pub fn template(tenant: TenantId, id: TemplateId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("{TEMPLATE_PREFIX}{id}"),
+    }
+}
+
+/// The partition of a template's versions, one item each.
+pub fn template_versions(tenant: TenantId, id: TemplateId) -> String {
+    format!("T#{tenant}#TEMPLATE#{id}")
+}
+
+/// Zero-padded so that versions sort numerically.
+pub fn template_version(tenant: TenantId, id: TemplateId, version: u32) -> Key {
+    Key {
+        pk: template_versions(tenant, id),
+        sk: format!("{TEMPLATE_VERSION_PREFIX}{version:010}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,8 +282,26 @@ mod tests {
             import_job(t, ImportJobId::generate()).pk,
             lead_source(t, LeadSourceId::generate()).pk,
             import_error(t, ImportJobId::generate(), 7).pk,
+            mailbox(t, MailboxId::generate()).pk,
+            mailbox_email(t, &email).pk,
+            template(t, TemplateId::generate()).pk,
+            template_version(t, TemplateId::generate(), 3).pk,
         ] {
             assert!(pk.starts_with(&prefix), "{pk}");
         }
+    }
+
+    #[test]
+    fn mailbox_claims_and_versions_sort_as_listed() {
+        let t = TenantId::generate();
+        let claim = mailbox_email(t, &EmailAddress::parse("Ann@Acme.com").unwrap()).sk;
+        assert_eq!(claim, "MAILBOXEMAIL#ann@acme.com");
+        assert!(
+            !claim.starts_with(MAILBOX_PREFIX),
+            "claims stay out of the mailbox listing"
+        );
+        let id = TemplateId::generate();
+        assert!(template_version(t, id, 9).sk < template_version(t, id, 10).sk);
+        assert_eq!(template_version(t, id, 12).sk, "V#0000000012");
     }
 }

@@ -3,7 +3,9 @@ mod campaigns;
 mod imports;
 mod lead_sources;
 mod leads;
+mod mailboxes;
 mod organizations;
+mod templates;
 mod tenants;
 
 use crate::AppState;
@@ -21,7 +23,9 @@ pub use campaigns::*;
 pub use imports::*;
 pub use lead_sources::*;
 pub use leads::*;
+pub use mailboxes::*;
 pub use organizations::*;
+pub use templates::*;
 pub use tenants::*;
 
 pub fn routes() -> Router<AppState> {
@@ -35,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         .merge(leads::routes())
         .merge(imports::routes())
         .merge(lead_sources::routes())
+        .merge(mailboxes::routes())
+        .merge(templates::routes())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -6,8 +6,10 @@ pub mod campaigns;
 pub mod imports;
 pub mod lead_sources;
 pub mod leads;
+pub mod mailboxes;
 pub mod organizations;
 pub mod sheets;
+pub mod templates;
 pub mod tenants;
 
 use crate::error::{DomainError, StoreError};
