@@ -30,7 +30,7 @@ impl EmailAddress {
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
-        if trimmed.chars().count() > 254 {
+        if trimmed.len() > 254 && trimmed.chars().count() > 254 {
             return Err(EmailError::TooLong);
         }
         let (local, domain) = trimmed.rsplit_once('@').ok_or(EmailError::Malformed)?;
@@ -44,11 +44,16 @@ impl EmailAddress {
         {
             return Err(EmailError::Malformed);
         }
-        let domain = domain.to_ascii_lowercase();
         if !domain.contains('.') || domain.ends_with('.') || domain.starts_with('.') {
             return Err(EmailError::DomainWithoutDot);
         }
-        let candidate = format!("{local}@{domain}");
+        // The address is built once, its domain lower-cased in place.
+        let mut candidate = String::with_capacity(trimmed.len());
+        candidate.push_str(local);
+        candidate.push('@');
+        let domain_at = candidate.len();
+        candidate.push_str(domain);
+        candidate[domain_at..].make_ascii_lowercase();
         if !email_address::EmailAddress::is_valid(&candidate) {
             return Err(EmailError::Malformed);
         }

@@ -114,7 +114,11 @@ static DISPOSABLE_DOMAINS: LazyLock<HashSet<&'static str>> =
 
 /// Classifies an address; a subdomain of a listed domain counts as listed.
 pub fn classify(email: &EmailAddress) -> EmailFlags {
-    let address = email.dedup_key();
+    classify_key(&email.dedup_key())
+}
+
+/// [`classify`] for an address's [`EmailAddress::dedup_key`], for callers that already have it.
+pub fn classify_key(address: &str) -> EmailFlags {
     let (local, domain) = address.rsplit_once('@').unwrap_or_default();
     let local = local.split('+').next().unwrap_or(local);
     let suffixes = || {
@@ -133,10 +137,11 @@ pub fn classify(email: &EmailAddress) -> EmailFlags {
 /// A phone number in E.164 (`+4930123456`). Numbers without a `+` need the
 /// country they are dialled in: an ISO 3166 alpha-2 code such as `DE`.
 pub fn normalise_phone(raw: &str, country: Option<&str>) -> Result<String, String> {
+    // Upper-cased on the stack: this runs once per imported row.
     let region = country
-        .map(str::trim)
-        .filter(|c| c.len() == 2)
-        .and_then(|c| phonenumber::country::Id::from_str(&c.to_ascii_uppercase()).ok());
+        .and_then(|c| <[u8; 2]>::try_from(c.trim().as_bytes()).ok())
+        .map(|code| code.map(|b| b.to_ascii_uppercase()))
+        .and_then(|code| phonenumber::country::Id::from_str(std::str::from_utf8(&code).ok()?).ok());
     let number = phonenumber::parse(region, raw.trim()).map_err(|_| {
         if region.is_none() && !raw.trim().starts_with('+') {
             "not a phone number; give it with +<country code>, or the lead's country as a 2-letter code".to_string()
@@ -144,15 +149,181 @@ pub fn normalise_phone(raw: &str, country: Option<&str>) -> Result<String, Strin
             "not a phone number".to_string()
         }
     })?;
-    if !phonenumber::is_valid(&number) {
-        return Err("not a valid phone number for its country".into());
+    phone::e164_if_valid(&number).ok_or_else(|| "not a valid phone number for its country".into())
+}
+
+/// `phonenumber::is_valid` and the E.164 format, without the crate's per-check
+/// overhead: it keeps its patterns in one 100-entry LRU cache keyed by pattern
+/// text, so each of the dozen checks of a validation locks a mutex and hashes
+/// a pattern of up to kilobytes (and a file of many countries recompiles them).
+/// Here the same patterns of the same metadata are compiled once per calling
+/// code, with the same options, and tested the way the crate tests them; the
+/// `validity_matches_phonenumber` tests compare the two over every region.
+mod phone {
+    use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+    use phonenumber::{PhoneNumber, country};
+    use regex_automata::meta::Regex;
+    use regex_automata::{Anchored, Input, util::syntax};
+    use std::fmt::Write;
+    use std::sync::OnceLock;
+
+    /// The number in E.164 (as `Mode::E164` writes it) if `phonenumber::is_valid` holds for it.
+    pub(super) fn e164_if_valid(number: &PhoneNumber) -> Option<String> {
+        let code = number.code().value();
+        let mut e164 = String::with_capacity(20);
+        write!(e164, "+{code}").expect("writing to a String");
+        let national_at = e164.len();
+        write!(e164, "{}", number.national()).expect("writing to a String");
+        let valid = match CODES.get(usize::from(code)) {
+            Some(regions) => regions.get_or_init(|| Regions::of(code)).is_valid(&e164[national_at..]),
+            None => phonenumber::is_valid(number),
+        };
+        valid.then_some(e164)
     }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+
+    /// Calling codes have at most three digits.
+    static CODES: [OnceLock<Regions>; 1000] = [const { OnceLock::new() }; 1000];
+
+    /// Compiled like phonenumber's `CachedRegex`es (default options but ignore-whitespace).
+    fn compile(pattern: &str) -> Regex {
+        Regex::builder()
+            .syntax(syntax::Config::new().ignore_whitespace(true))
+            .build(pattern)
+            .expect("phonenumber's metadata patterns compile")
+    }
+
+    /// phonenumber tests patterns with `find(national).start() == 0`: the
+    /// leftmost match starts at the first digit exactly when some match does,
+    /// so an anchored search gives the same answer without scanning further.
+    fn matches_at_start(regex: &Regex, national: &str) -> bool {
+        regex.is_match(Input::new(national).anchored(Anchored::Yes))
+    }
+
+    /// `Descriptor::is_match`: a possible length (when the descriptor lists any) and the pattern.
+    struct Pattern {
+        lengths: Vec<u16>,
+        regex: Regex,
+    }
+
+    impl Pattern {
+        fn of(descriptor: &Descriptor) -> Self {
+            Self {
+                lengths: descriptor.possible_length().to_vec(),
+                regex: compile(descriptor.national_number().as_str()),
+            }
+        }
+
+        fn matches(&self, national: &str) -> bool {
+            (self.lengths.is_empty() || self.lengths.contains(&(national.len() as u16)))
+                && matches_at_start(&self.regex, national)
+        }
+    }
+
+    /// One region's patterns as `validator::number_type` reads them.
+    struct Region {
+        general: Pattern,
+        /// Premium rate, toll free, shared cost, VoIP, personal, pager, UAN,
+        /// voicemail, fixed line, mobile: `number_type` is not `Unknown`
+        /// exactly when the general pattern and one of these match.
+        kinds: Vec<Pattern>,
+    }
+
+    impl Region {
+        fn of(meta: &Metadata) -> Self {
+            let d = meta.descriptors();
+            let kinds = [
+                d.premium_rate(),
+                d.toll_free(),
+                d.shared_cost(),
+                d.voip(),
+                d.personal_number(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+                d.fixed_line(),
+                d.mobile(),
+            ];
+            Self {
+                general: Pattern::of(d.general()),
+                kinds: kinds.into_iter().flatten().map(Pattern::of).collect(),
+            }
+        }
+
+        fn is_valid(&self, national: &str) -> bool {
+            self.general.matches(national) && self.kinds.iter().any(|kind| kind.matches(national))
+        }
+    }
+
+    /// A region sharing its calling code (+1 has two dozen): its patterns are
+    /// compiled only once a number reaches it, as phonenumber's are.
+    struct SharingRegion {
+        meta: &'static Metadata,
+        leading_digits: Option<Regex>,
+        region: OnceLock<Region>,
+    }
+
+    impl SharingRegion {
+        fn patterns(&self) -> &Region {
+            self.region.get_or_init(|| Region::of(self.meta))
+        }
+    }
+
+    /// The regions of a calling code, in the database's order (main country first).
+    enum Regions {
+        Unknown,
+        One(Region),
+        Several(Vec<SharingRegion>),
+    }
+
+    impl Regions {
+        /// Mirrors `validator::source_for`'s choice of metadata.
+        fn of(code: u16) -> Self {
+            let database = &*DATABASE;
+            let Some(ids) = database.region(&code) else {
+                return Regions::Unknown;
+            };
+            let meta = match ids.as_slice() {
+                ["001"] => database.by_code(&code).and_then(|metas| metas.into_iter().next()),
+                [id] => id
+                    .parse::<country::Id>()
+                    .ok()
+                    .and_then(|id| database.by_id(id.as_ref())),
+                several => {
+                    let regions = several
+                        .iter()
+                        .filter_map(|id| database.by_id(*id))
+                        .map(|meta| SharingRegion {
+                            meta,
+                            leading_digits: meta.leading_digits().map(|re| compile(re.as_str())),
+                            region: OnceLock::new(),
+                        });
+                    return Regions::Several(regions.collect());
+                }
+            };
+            meta.map_or(Regions::Unknown, |meta| Regions::One(Region::of(meta)))
+        }
+
+        fn is_valid(&self, national: &str) -> bool {
+            match self {
+                Regions::Unknown => false,
+                Regions::One(region) => region.is_valid(national),
+                // The first region whose leading digits match, or (without any) that has the number.
+                Regions::Several(regions) => regions
+                    .iter()
+                    .find(|region| match &region.leading_digits {
+                        Some(leading) => matches_at_start(leading, national),
+                        None => region.patterns().is_valid(national),
+                    })
+                    .is_some_and(|region| region.patterns().is_valid(national)),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn flags(address: &str) -> EmailFlags {
         classify(&EmailAddress::parse(address).unwrap())
@@ -167,6 +338,83 @@ mod tests {
         assert!(flags("ann@mailinator.com").disposable);
         assert!(flags("ann@x.10minutemail.com").disposable);
         assert!(!flags("ann@gmail.com").disposable);
+    }
+
+    /// phonenumber's own validity and E.164 format, which `phone` must match.
+    fn reference(number: &phonenumber::PhoneNumber) -> Option<String> {
+        phonenumber::is_valid(number).then(|| number.format().mode(phonenumber::Mode::E164).to_string())
+    }
+
+    fn assert_same(number: &phonenumber::PhoneNumber) {
+        assert_eq!(phone::e164_if_valid(number), reference(number), "{number:?}");
+    }
+
+    /// Every example number of every region (valid by construction), and
+    /// each with its last digit changed, one digit more and one digit fewer
+    /// (mostly invalid), read both nationally and with `+<code>`.
+    #[test]
+    fn validity_matches_phonenumber_on_every_example() {
+        let (mut valid, mut invalid) = (0, 0);
+        for meta in phonenumber::metadata::DATABASE.iter() {
+            let d = meta.descriptors();
+            let descriptors = [
+                Some(d.general()),
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ];
+            let region = meta.id().parse::<phonenumber::country::Id>().ok();
+            for example in descriptors.into_iter().flatten().filter_map(|d| d.example()) {
+                let mut variants = vec![example.to_string(), format!("{example}5")];
+                if let Some(shorter) = example.get(..example.len() - 1) {
+                    variants.push(shorter.to_string());
+                    variants.extend((0..10).map(|digit| format!("{shorter}{digit}")));
+                }
+                for national in variants {
+                    let international = format!("+{} {national}", meta.country_code());
+                    let parsed = [
+                        phonenumber::parse(region, &national),
+                        phonenumber::parse(None, &international),
+                    ];
+                    for number in parsed.into_iter().flatten() {
+                        assert_same(&number);
+                        match reference(&number) {
+                            Some(_) => valid += 1,
+                            None => invalid += 1,
+                        }
+                    }
+                }
+            }
+        }
+        assert!(valid > 20_000 && invalid > 4_000, "{valid} valid, {invalid} invalid");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Random digits in random regions and calling codes.
+        #[test]
+        fn validity_matches_phonenumber(region in any::<prop::sample::Index>(), digits in "[0-9]{2,16}",
+                                        international in any::<bool>()) {
+            let mut ids: Vec<&str> = phonenumber::metadata::DATABASE.iter().map(|m| m.id()).collect();
+            ids.sort_unstable();
+            let meta = phonenumber::metadata::DATABASE.by_id(ids[region.index(ids.len())]).unwrap();
+            let parsed = if international {
+                phonenumber::parse(None, format!("+{}{digits}", meta.country_code()))
+            } else {
+                phonenumber::parse(meta.id().parse().ok(), &digits)
+            };
+            if let Ok(number) = parsed {
+                prop_assert_eq!(phone::e164_if_valid(&number), reference(&number));
+            }
+        }
     }
 
     #[test]

@@ -300,13 +300,13 @@ impl Lead {
         let personalization = p.check("personalization", personalization(input.personalization));
         p.into_result()?;
         let email = email.expect("checked above");
-        let identity = LeadId::for_identity(campaign_id, &email.dedup_key(), 0);
+        let identity = email.dedup_key();
         let mut lead = Self {
-            id: identity,
+            id: LeadId::for_identity(campaign_id, &identity, 0),
             tenant_id,
             campaign_id,
             organization_id: input.organization_id,
-            email_flags: enrich::classify(&email),
+            email_flags: enrich::classify_key(&identity),
             email,
             first_name,
             last_name,
@@ -462,11 +462,11 @@ impl Lead {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn lead(value: Value) -> Result<Lead, Vec<crate::FieldError>> {
+    pub(crate) fn lead(value: Value) -> Result<Lead, Vec<crate::FieldError>> {
         let input: NewLead = input::decode(value, "/leads/0").map_err(|e| vec![e])?;
         Lead::create(
             TenantId::generate(),
