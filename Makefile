@@ -20,10 +20,11 @@ dev: venv
 dev-reset:
 	rm -rf .devstack
 
-## test: format check, unit tests, integration tests against the emulator, the OpenAPI check and cfn-lint
+## test: format check, unit tests, integration tests against the emulator, the OpenAPI check, clippy and cfn-lint
 test: venv
 	$(CARGO) fmt --all -- --check
 	RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --workspace --all-targets
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml
 	@echo "make test: all checks passed"
 

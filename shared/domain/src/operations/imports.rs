@@ -42,10 +42,10 @@ pub async fn start_csv_import(
     queue_rows(store, queue, &campaign, rows, "csv", now).await
 }
 
-fn parse_file(
-    file: &[u8],
-    mapping: &BTreeMap<String, String>,
-) -> Result<Vec<(u32, Result<Value, String>)>, DomainError> {
+/// Rows of a file or sheet: row number, and the lead object or why there is none.
+pub type MappedRows = Vec<(u32, Result<Value, String>)>;
+
+fn parse_file(file: &[u8], mapping: &BTreeMap<String, String>) -> Result<MappedRows, DomainError> {
     let parsed = csv_import::parse(file, mapping).map_err(|e| match e {
         CsvError::UnknownMappedHeader { .. } | CsvError::UnknownMappingTarget { .. } => {
             DomainError::invalid("mapping", e)
@@ -62,7 +62,7 @@ pub async fn queue_rows(
     store: &dyn Store,
     queue: &dyn LeadBatchQueue,
     campaign: &Campaign,
-    rows: Vec<(u32, Result<Value, String>)>,
+    rows: MappedRows,
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportJob, DomainError> {
@@ -100,7 +100,7 @@ fn new_job(campaign: &Campaign, id: ImportJobId, source: &str, now: DateTime<Utc
 fn settle_rows(
     job: &mut ImportJob,
     campaign: &Campaign,
-    rows: Vec<(u32, Result<Value, String>)>,
+    rows: MappedRows,
     now: DateTime<Utc>,
 ) -> (Vec<RowError>, Vec<LeadBatch>) {
     job.total_rows = rows.len() as u64;
