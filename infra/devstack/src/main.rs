@@ -11,9 +11,15 @@ use devstack::{Emulator, LocalFunctions, Template};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// Bumped when stored items change shape (2: lead ids derived from addresses).
+const DATA_VERSION: u32 = 2;
+
 /// What the devstack remembers between runs.
 #[derive(Serialize, Deserialize)]
 struct DevState {
+    /// The layout of the stored data; older local data is cleared at start.
+    #[serde(default)]
+    data_version: u32,
     operator_key: String,
     demo_tenant_id: Option<String>,
     demo_admin_key: Option<String>,
@@ -50,13 +56,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let api_port = port_from_env("PORT", 3000)?;
     let state_dir = root.join(".devstack");
     std::fs::create_dir_all(&state_dir)?;
+    let state_path = state_dir.join("state.json");
+    let recorded = state_dir.join("emulator-state.jsonl");
+    let mut state = load_state(&state_path).unwrap_or(DevState {
+        data_version: DATA_VERSION,
+        operator_key: OperatorKey::generate_secret(),
+        demo_tenant_id: None,
+        demo_admin_key: None,
+    });
+    if state.data_version < DATA_VERSION && recorded.exists() {
+        println!("The local data predates this version's storage layout: starting with an empty stack.");
+        std::fs::remove_file(&recorded)?;
+        state.demo_tenant_id = None;
+        state.demo_admin_key = None;
+    }
+    state.data_version = DATA_VERSION;
 
     println!("Starting the AWS emulator (moto) on 127.0.0.1:{emulator_port} ...");
     let emulator = Emulator::start(
         &root,
         emulator_port,
         Some(&state_dir.join("emulator.log")),
-        Some(&state_dir.join("emulator-state.jsonl")),
+        Some(&recorded),
     )?;
     let config = devstack::sdk_config(emulator.endpoint()).await;
 
@@ -70,12 +91,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  (not needed locally: {})", unresolved.join(", "));
     }
 
-    let state_path = state_dir.join("state.json");
-    let mut state = load_state(&state_path).unwrap_or(DevState {
-        operator_key: OperatorKey::generate_secret(),
-        demo_tenant_id: None,
-        demo_admin_key: None,
-    });
     let operator_key = match std::env::var("OPERATOR_API_KEY") {
         Ok(key) if !key.trim().is_empty() => key,
         _ => state.operator_key.clone(),

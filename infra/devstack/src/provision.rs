@@ -263,13 +263,41 @@ async fn create_queue(
     name: &str,
     properties: &Value,
 ) -> Result<(String, String), Box<dyn std::error::Error + Send + Sync>> {
-    let mut request = client.create_queue().queue_name(name);
-    for (property, attribute) in QUEUE_ATTRIBUTES {
-        if let Some(value) = properties.get(*property).and_then(scalar_text) {
-            request = request.attributes(attribute.clone(), value);
+    let attributes: Vec<(QueueAttributeName, String)> = QUEUE_ATTRIBUTES
+        .iter()
+        .filter_map(|(property, attribute)| Some((attribute.clone(), properties.get(*property).and_then(scalar_text)?)))
+        .collect();
+    let created = client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes.iter().cloned().collect()))
+        .send()
+        .await;
+    let url = match created {
+        Ok(out) => out.queue_url.ok_or("CreateQueue returned no URL")?,
+        // Kept from an earlier run with other attributes (template.yaml changed): bring it up to date.
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_queue_name_exists()) => {
+            let url = client
+                .get_queue_url()
+                .queue_name(name)
+                .send()
+                .await?
+                .queue_url
+                .ok_or("GetQueueUrl returned no URL")?;
+            let changeable = attributes
+                .into_iter()
+                .filter(|(attribute, _)| *attribute != QueueAttributeName::FifoQueue)
+                .collect();
+            client
+                .set_queue_attributes()
+                .queue_url(&url)
+                .set_attributes(Some(changeable))
+                .send()
+                .await?;
+            url
         }
-    }
-    let url = request.send().await?.queue_url.ok_or("CreateQueue returned no URL")?;
+        Err(err) => return Err(Box::new(err)),
+    };
     let arn = client
         .get_queue_attributes()
         .queue_url(&url)

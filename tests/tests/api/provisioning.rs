@@ -112,3 +112,38 @@ async fn the_main_table_has_the_indexes_and_ttl_of_the_template() {
     let ttl = ttl.time_to_live_description().unwrap();
     assert_eq!(ttl.attribute_name(), Some("expires_at"));
 }
+
+/// A local stack kept from an earlier run is brought up to date when
+/// template.yaml changed a queue's attributes (make dev keeps its state).
+#[tokio::test]
+async fn provisioning_again_after_a_template_change_updates_the_queues() {
+    let config = emulator_config().await;
+    let prefix = unique_prefix();
+    devstack::provision(&config, &project_template(), &prefix)
+        .await
+        .unwrap();
+    let original = std::fs::read_to_string(devstack::project_root().join("template.yaml")).unwrap();
+    let changed = original.replacen("VisibilityTimeout: 360", "VisibilityTimeout: 123", 1);
+    assert_ne!(changed, original, "the template sets a visibility timeout of 360");
+    let template = devstack::Template::parse(&changed).unwrap();
+    let stack = devstack::provision(&config, &template, &prefix).await.unwrap();
+
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let timeouts: Vec<String> = {
+        let mut found = Vec::new();
+        for queue in ["LeadBatchQueue", "ImportUploadQueue"] {
+            let attributes = sqs
+                .get_queue_attributes()
+                .queue_url(stack.queue_url(queue).unwrap())
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+                .send()
+                .await
+                .unwrap();
+            found.push(
+                attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout].clone(),
+            );
+        }
+        found
+    };
+    assert!(timeouts.contains(&"123".to_string()), "{timeouts:?}");
+}
