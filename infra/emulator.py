@@ -14,7 +14,9 @@ import threading
 import time
 
 
-# Requests that change nothing are not worth replaying.
+# Requests that change nothing worth keeping are not replayed. Receiving from
+# a queue only hides messages for a while (and a long poll would make the
+# replay wait); messages still on a queue come back at the next start.
 READ_ONLY_TARGETS = (
     "DynamoDB_20120810.GetItem",
     "DynamoDB_20120810.BatchGetItem",
@@ -22,6 +24,11 @@ READ_ONLY_TARGETS = (
     "DynamoDB_20120810.Scan",
     "DynamoDB_20120810.Describe",
     "DynamoDB_20120810.List",
+    "AmazonSQS.ReceiveMessage",
+    "AmazonSQS.ChangeMessageVisibility",
+    "AmazonSQS.GetQueue",
+    "AmazonSQS.ListQueues",
+    "AWSSecretsManager.GetSecretValue",
 )
 
 
