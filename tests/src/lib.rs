@@ -49,6 +49,20 @@ fn content_type(response: &reqwest::Response) -> String {
         .to_string()
 }
 
+/// The `field` of each error of a problem body, in order.
+pub fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One API server on its own tables.
 pub struct TestApp {
     pub base_url: String,

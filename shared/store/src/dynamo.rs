@@ -501,6 +501,15 @@ impl DynamoStore {
         }
     }
 
+    /// Deletes an entity and the claim item of its unique value together.
+    async fn delete_with_claim(&self, item: &Key, claim: &Key) -> Result<(), StoreError> {
+        let actions = vec![delete(&self.table, item, None)?, delete(&self.table, claim, None)?];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+
     /// Sends a conditional UpdateItem: `Some(attributes)` (what ReturnValues
     /// asked for) when it was applied, `None` when its condition did not hold.
     async fn update_if(
@@ -929,22 +938,11 @@ impl OrganizationStore for DynamoStore {
     }
 
     async fn delete_organization(&self, organization: &Organization) -> Result<(), StoreError> {
-        let actions = vec![
-            delete(
-                &self.table,
-                &keys::organization(organization.tenant_id, organization.id),
-                None,
-            )?,
-            delete(
-                &self.table,
-                &keys::organization_domain(organization.tenant_id, &organization.email_domain),
-                None,
-            )?,
-        ];
-        match self.transact(actions).await? {
-            TransactOutcome::Committed => Ok(()),
-            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
-        }
+        self.delete_with_claim(
+            &keys::organization(organization.tenant_id, organization.id),
+            &keys::organization_domain(organization.tenant_id, &organization.email_domain),
+        )
+        .await
     }
 }
 
@@ -1503,18 +1501,11 @@ impl MailboxStore for DynamoStore {
     }
 
     async fn delete_mailbox(&self, mailbox: &Mailbox) -> Result<(), StoreError> {
-        let actions = vec![
-            delete(&self.table, &keys::mailbox(mailbox.tenant_id, mailbox.id), None)?,
-            delete(
-                &self.table,
-                &keys::mailbox_email(mailbox.tenant_id, &mailbox.email),
-                None,
-            )?,
-        ];
-        match self.transact(actions).await? {
-            TransactOutcome::Committed => Ok(()),
-            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
-        }
+        self.delete_with_claim(
+            &keys::mailbox(mailbox.tenant_id, mailbox.id),
+            &keys::mailbox_email(mailbox.tenant_id, &mailbox.email),
+        )
+        .await
     }
 }
 

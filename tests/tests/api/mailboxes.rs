@@ -2,7 +2,7 @@
 //! The emulator's SES is one account shared by every test, so each test uses
 //! addresses of its own.
 
-use integration_tests::TestApp;
+use integration_tests::{TestApp, fields};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -20,15 +20,6 @@ fn documented_shape(email: &str) -> Value {
         "window": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"},
         "timezone": "Europe/Berlin"
     })
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test]

@@ -1,17 +1,8 @@
 //! Templates through the HTTP API: versions, syntax errors, previews.
 
-use integration_tests::TestApp;
+use integration_tests::{TestApp, fields};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
-}
 
 #[tokio::test]
 async fn every_change_is_a_new_version_and_old_versions_stay_readable() {
