@@ -231,19 +231,12 @@ mod tests {
     use crate::api_key::{NewApiKey, Role};
     use crate::mailbox::MailboxStatus;
     use crate::memory::{MemoryIdentities, MemoryStore};
-    use crate::operations::{auth, tenants};
-    use crate::tenant::NewTenant;
-    use chrono::TimeZone;
+    use crate::operations::auth;
 
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
-    }
+    use crate::operations::test_support::now;
 
     async fn admin(store: &MemoryStore) -> Principal {
-        let (_, key) = tenants::create_tenant(store, NewTenant { name: "Acme".into() }, now())
-            .await
-            .unwrap();
-        auth::authenticate(store, key.secret.expose(), now()).await.unwrap()
+        crate::operations::test_support::admin(store).await.0
     }
 
     fn input(email: &str) -> NewMailbox {

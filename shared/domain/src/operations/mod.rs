@@ -11,6 +11,8 @@ pub mod organizations;
 pub mod sheets;
 pub mod templates;
 pub mod tenants;
+#[cfg(test)]
+mod test_support;
 
 use crate::error::{DomainError, StoreError};
 use std::future::Future;
@@ -47,21 +49,9 @@ mod tests {
     use crate::memory::MemoryStore;
     use crate::operations::leads::{Addressing, LeadOutcome};
     use crate::ports::Store;
-    use crate::tenant::NewTenant;
-    use chrono::{DateTime, TimeZone, Utc};
     use serde_json::json;
 
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
-    }
-
-    async fn admin(store: &dyn Store) -> (Principal, String) {
-        let (_, key) = tenants::create_tenant(store, NewTenant { name: "Acme".into() }, now())
-            .await
-            .unwrap();
-        let principal = auth::authenticate(store, key.secret.expose(), now()).await.unwrap();
-        (principal, key.secret.expose().to_string())
-    }
+    use super::test_support::{admin, now};
 
     async fn campaign(store: &dyn Store, caller: &Principal) -> crate::ids::CampaignId {
         let input = NewCampaign {

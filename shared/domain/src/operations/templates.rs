@@ -237,21 +237,14 @@ pub async fn preview(
 mod tests {
     use super::*;
     use crate::memory::MemoryStore;
+    use crate::operations::campaigns;
     use crate::operations::leads::{self, Addressing, LeadOutcome};
-    use crate::operations::{auth, campaigns, tenants};
-    use crate::tenant::NewTenant;
-    use chrono::TimeZone;
     use serde_json::json;
 
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
-    }
+    use crate::operations::test_support::now;
 
     async fn admin(store: &MemoryStore) -> Principal {
-        let (_, key) = tenants::create_tenant(store, NewTenant { name: "Acme".into() }, now())
-            .await
-            .unwrap();
-        auth::authenticate(store, key.secret.expose(), now()).await.unwrap()
+        crate::operations::test_support::admin(store).await.0
     }
 
     fn new_template(value: Value) -> NewTemplate {
