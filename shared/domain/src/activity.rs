@@ -12,6 +12,8 @@ use uuid::Uuid;
 pub enum ActivityKind {
     #[serde(rename = "lead.created")]
     LeadCreated,
+    #[serde(rename = "email.sent")]
+    EmailSent,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -50,6 +52,26 @@ impl Activity {
             lead_id: lead.id,
             kind: ActivityKind::LeadCreated,
             at: lead.created_at,
+            data,
+        }
+    }
+
+    /// An email of the lead's sequence went out. Its id is the email's, so a
+    /// retried send records it once.
+    pub fn email_sent(email: &crate::outbound::OutboundEmail, at: DateTime<Utc>) -> Self {
+        let mut data = Map::new();
+        data.insert("campaign_id".into(), Value::String(email.campaign_id.to_string()));
+        data.insert("email_id".into(), Value::String(email.id.to_string()));
+        data.insert("step".into(), Value::from(email.step));
+        if let Some(subject) = &email.subject {
+            data.insert("subject".into(), Value::String(subject.clone()));
+        }
+        Self {
+            id: *email.id.as_uuid(),
+            tenant_id: email.tenant_id,
+            lead_id: email.lead_id,
+            kind: ActivityKind::EmailSent,
+            at,
             data,
         }
     }

@@ -4,6 +4,7 @@
 use crate::error::DomainError;
 use crate::ids::{CampaignId, TenantId};
 use crate::input::{self, Patch, Problems};
+use crate::sequence::{SendingSettings, SequenceStep};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -100,6 +101,9 @@ pub struct Campaign {
     /// Free-form settings for later features (sending windows, mailboxes, tracking...).
     #[schema(value_type = Object)]
     pub settings: Map<String, Value>,
+    /// The emails each lead gets, in order (`PUT /v1/campaigns/{id}/sequence`).
+    #[serde(default)]
+    pub sequence: Vec<SequenceStep>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Incremented by every change; used for optimistic locking.
@@ -142,13 +146,16 @@ impl Campaign {
         let description = problems.check("description", input::optional_text(input.description, MAX_DESCRIPTION));
         let settings = problems.check("settings", input::bounded_object(input.settings));
         problems.into_result().map_err(DomainError::Validation)?;
+        let settings = settings.unwrap_or_default();
+        SendingSettings::from_settings(&settings).map_err(DomainError::Validation)?;
         Ok(Self {
             id: CampaignId::generate(),
             tenant_id,
             name: name.unwrap_or_default(),
             description: description.flatten(),
             status: CampaignStatus::Draft,
-            settings: settings.unwrap_or_default(),
+            settings,
+            sequence: Vec::new(),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -169,6 +176,7 @@ impl Campaign {
         );
         problems.check("settings", input::patch_object(&mut self.settings, patch.settings));
         problems.into_result().map_err(DomainError::Validation)?;
+        SendingSettings::from_settings(&self.settings).map_err(DomainError::Validation)?;
         self.touch(now);
         Ok(())
     }
@@ -180,6 +188,18 @@ impl Campaign {
             .get("default_country")
             .and_then(Value::as_str)
             .filter(|c| c.trim().len() == 2)
+    }
+
+    /// How the campaign sends. Settings are checked whenever they change, so
+    /// stored ones always read.
+    pub fn sending_settings(&self) -> SendingSettings {
+        SendingSettings::from_settings(&self.settings).unwrap_or_default()
+    }
+
+    /// Replaces the sequence (already checked by `sequence::check_sequence`).
+    pub fn set_sequence(&mut self, steps: Vec<SequenceStep>, now: DateTime<Utc>) {
+        self.sequence = steps;
+        self.touch(now);
     }
 
     /// Moves the campaign through its life cycle; an illegal move names the current status.

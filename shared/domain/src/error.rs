@@ -96,6 +96,9 @@ pub enum DomainError {
     /// An uploaded file that cannot be read as what it should be.
     #[error("{0}")]
     BadFile(String),
+    /// Some leads lack variables that a step needs and has no fallback for.
+    #[error("{} leads cannot be mailed: some steps lack variables", .0.blocked_leads.len())]
+    LaunchBlocked(Box<crate::operations::launch::LaunchReport>),
     #[error("storage failure")]
     Store(#[source] StoreError),
 }

@@ -128,6 +128,22 @@ impl LeadId {
     }
 }
 
+impl EmailId {
+    /// The email of a lead's sequence step: planning the same step twice
+    /// names the same email, so it is stored once.
+    pub fn for_step(lead: LeadId, step: u32) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(lead.as_uuid().as_bytes())
+            .chain_update(b"step:")
+            .chain_update(step.to_be_bytes())
+            .finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(Uuid::new_v8(bytes))
+    }
+}
+
 impl OrganizationId {
     /// The id of the organisation an import creates for `domain`: the same on
     /// every attempt, so a retried batch rewrites the organisation it already

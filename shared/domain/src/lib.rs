@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod api_key;
 pub mod campaign;
+pub mod clock;
 pub mod csv_import;
 pub mod email;
 pub mod enrich;
@@ -20,10 +21,12 @@ pub mod memory;
 pub mod message;
 pub mod operations;
 pub mod organization;
+pub mod outbound;
 pub mod page;
 pub mod ports;
 pub mod schedule;
 pub mod scoring;
+pub mod sequence;
 pub mod template;
 pub mod tenant;
 

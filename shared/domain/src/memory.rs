@@ -7,8 +7,9 @@ use crate::activity::Activity;
 use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
+use crate::outbound::{OutboundEmail, SendJob};
 use crate::ids::{
-    ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
 };
 use crate::import::{BatchOutcome, ImportJob, ImportStatus, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
@@ -20,7 +21,7 @@ use crate::ports::*;
 use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
@@ -42,6 +43,8 @@ struct State {
     mailbox_addresses: HashMap<(TenantId, String), MailboxId>,
     templates: BTreeMap<(TenantId, TemplateId), Template>,
     template_versions: BTreeMap<(TenantId, TemplateId, u32), TemplateVersion>,
+    emails: BTreeMap<(TenantId, LeadId, u32), OutboundEmail>,
+    bookings: HashMap<(TenantId, MailboxId), MailboxBookings>,
 }
 
 #[derive(Default)]
@@ -872,5 +875,198 @@ impl SenderIdentities for MemoryIdentities {
             .iter()
             .filter_map(|e| identities.get(e.as_str()).map(|status| (e.clone(), *status)))
             .collect())
+    }
+}
+
+#[async_trait]
+impl EmailStore for MemoryStore {
+    async fn schedule_emails(&self, emails: &[OutboundEmail]) -> Result<Vec<bool>, StoreError> {
+        Ok(self.with(|s| {
+            emails
+                .iter()
+                .map(|e| {
+                    let key = (e.tenant_id, e.lead_id, e.step);
+                    if s.emails.contains_key(&key) {
+                        false
+                    } else {
+                        s.emails.insert(key, e.clone());
+                        true
+                    }
+                })
+                .collect()
+        }))
+    }
+
+    async fn get_email(&self, tenant: TenantId, lead: LeadId, id: EmailId) -> Result<Option<OutboundEmail>, StoreError> {
+        Ok(self.with(|s| {
+            s.emails
+                .range((tenant, lead, 0)..=(tenant, lead, u32::MAX))
+                .map(|(_, e)| e)
+                .find(|e| e.id == id)
+                .cloned()
+        }))
+    }
+
+    async fn save_email(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError> {
+        self.with(|s| {
+            let key = (email.tenant_id, email.lead_id, email.step);
+            match s.emails.get(&key) {
+                Some(stored) if stored.version == expected_version && stored.id == email.id => {
+                    s.emails.insert(key, email.clone());
+                    Ok(())
+                }
+                _ => Err(StoreError::VersionConflict),
+            }
+        })
+    }
+
+    async fn list_lead_emails(&self, tenant: TenantId, lead: LeadId) -> Result<Vec<OutboundEmail>, StoreError> {
+        Ok(self.with(|s| {
+            s.emails
+                .range((tenant, lead, 0)..=(tenant, lead, u32::MAX))
+                .map(|(_, e)| e.clone())
+                .collect()
+        }))
+    }
+
+    async fn list_campaign_emails(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        request: &PageRequest,
+    ) -> Result<Page<OutboundEmail>, StoreError> {
+        let mut items: Vec<(String, OutboundEmail)> = self.with(|s| {
+            s.emails
+                .values()
+                .filter(|e| e.tenant_id == tenant && e.campaign_id == campaign)
+                .map(|e| (format!("{}#{}", e.scheduled_at.timestamp_millis(), e.id), e.clone()))
+                .collect()
+        });
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        page(tenant, "emails", items, request)
+    }
+
+    async fn due_emails(&self, shard: u8, before: DateTime<Utc>, limit: usize) -> Result<Vec<DueEmail>, StoreError> {
+        let mut due: Vec<OutboundEmail> = self.with(|s| {
+            s.emails
+                .values()
+                .filter(|e| due_shard(e.id) == shard && e.due_at().is_some_and(|at| at < before))
+                .cloned()
+                .collect()
+        });
+        due.sort_by_key(|e| e.due_at());
+        due.truncate(limit);
+        Ok(due.into_iter().map(|email| DueEmail { email }).collect())
+    }
+
+    async fn mailbox_bookings(
+        &self,
+        tenant: TenantId,
+        mailboxes: &[MailboxId],
+    ) -> Result<HashMap<MailboxId, MailboxBookings>, StoreError> {
+        Ok(self.with(|s| {
+            mailboxes
+                .iter()
+                .filter_map(|m| s.bookings.get(&(tenant, *m)).map(|b| (*m, b.clone())))
+                .collect()
+        }))
+    }
+
+    async fn book_sends(
+        &self,
+        tenant: TenantId,
+        mailbox: MailboxId,
+        per_day: &[(NaiveDate, u32)],
+        last: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            let b = s.bookings.entry((tenant, mailbox)).or_default();
+            for (day, n) in per_day {
+                *b.booked_per_day.entry(*day).or_insert(0) += n;
+            }
+            b.last_booked_at = Some(b.last_booked_at.map_or(last, |l| l.max(last)));
+        });
+        Ok(())
+    }
+
+    async fn count_send(
+        &self,
+        tenant: TenantId,
+        mailbox: MailboxId,
+        day: NaiveDate,
+        cap: u32,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|s| {
+            let sent = s
+                .bookings
+                .entry((tenant, mailbox))
+                .or_default()
+                .sent_per_day
+                .entry(day)
+                .or_insert(0);
+            if *sent >= cap {
+                false
+            } else {
+                *sent += 1;
+                true
+            }
+        }))
+    }
+
+    async fn uncount_send(&self, tenant: TenantId, mailbox: MailboxId, day: NaiveDate) -> Result<(), StoreError> {
+        self.with(|s| {
+            if let Some(sent) = s
+                .bookings
+                .get_mut(&(tenant, mailbox))
+                .and_then(|b| b.sent_per_day.get_mut(&day))
+            {
+                *sent = sent.saturating_sub(1);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Send jobs kept in memory, with their delays.
+#[derive(Default)]
+pub struct MemorySendQueue {
+    pub jobs: Mutex<Vec<(SendJob, u32)>>,
+}
+
+impl MemorySendQueue {
+    pub fn take(&self) -> Vec<(SendJob, u32)> {
+        std::mem::take(&mut *self.jobs.lock().expect("not poisoned"))
+    }
+}
+
+#[async_trait]
+impl SendQueue for MemorySendQueue {
+    async fn enqueue_sends(&self, jobs: &[(SendJob, u32)]) -> Result<(), StoreError> {
+        self.jobs.lock().expect("not poisoned").extend_from_slice(jobs);
+        Ok(())
+    }
+}
+
+/// A mail service that keeps what it is given; it can be told to fail.
+#[derive(Default)]
+pub struct MemoryMailer {
+    pub sent: Mutex<Vec<(String, Vec<u8>)>>,
+    /// The next sends fail with these, first first.
+    pub failures: Mutex<Vec<SendError>>,
+}
+
+#[async_trait]
+impl MailSender for MemoryMailer {
+    async fn send_raw(&self, message: RawSend<'_>) -> Result<String, SendError> {
+        if let Some(failure) = {
+            let mut failures = self.failures.lock().expect("not poisoned");
+            (!failures.is_empty()).then(|| failures.remove(0))
+        } {
+            return Err(failure);
+        }
+        let mut sent = self.sent.lock().expect("not poisoned");
+        let id = format!("mem-{}", sent.len() + 1);
+        sent.push((message.to.as_str().to_string(), message.raw.to_vec()));
+        Ok(id)
     }
 }

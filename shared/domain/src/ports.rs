@@ -8,7 +8,7 @@ use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
 use crate::error::StoreError;
 use crate::ids::{
-    ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
 };
 use crate::import::{BatchOutcome, ImportJob, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
@@ -19,7 +19,9 @@ use crate::page::{Page, PageRequest};
 use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use crate::outbound::{OutboundEmail, SendJob};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
 
 /// A uniqueness rule was hit: the id of the item that already holds the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,6 +313,119 @@ pub trait SenderIdentities: Send + Sync {
     ) -> Result<std::collections::HashMap<EmailAddress, IdentityVerification>, StoreError>;
 }
 
+/// Sends of one mailbox per local day of the mailbox: planned (booked, so
+/// plans across campaigns share the cap) and made (counted by the sender,
+/// which enforces the cap).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxBookings {
+    pub booked_per_day: HashMap<NaiveDate, u32>,
+    pub sent_per_day: HashMap<NaiveDate, u32>,
+    /// The latest booked send, which the next one keeps its gap from.
+    pub last_booked_at: Option<DateTime<Utc>>,
+}
+
+/// An email the due index offers, with the version it was read at.
+#[derive(Debug, Clone)]
+pub struct DueEmail {
+    pub email: OutboundEmail,
+}
+
+/// The due index has this many shards; each scheduler tick reads them all.
+pub const DUE_SHARDS: u8 = 8;
+
+/// The due-index shard of an email: spread by id, so no shard is hot.
+pub fn due_shard(id: EmailId) -> u8 {
+    id.as_uuid().as_bytes()[15] % DUE_SHARDS
+}
+
+#[async_trait]
+pub trait EmailStore: Send + Sync {
+    /// Stores planned emails unless one with the same id exists (a plan that
+    /// ran before). Returns, in input order, whether each was stored.
+    async fn schedule_emails(&self, emails: &[OutboundEmail]) -> Result<Vec<bool>, StoreError>;
+    async fn get_email(&self, tenant: TenantId, lead: LeadId, id: EmailId) -> Result<Option<OutboundEmail>, StoreError>;
+    /// Replaces the email if its stored version is still `expected_version`,
+    /// else [`StoreError::VersionConflict`]: the claim that makes a send happen once.
+    async fn save_email(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError>;
+    /// A lead's emails in step order.
+    async fn list_lead_emails(&self, tenant: TenantId, lead: LeadId) -> Result<Vec<OutboundEmail>, StoreError>;
+    /// A campaign's emails, by scheduled time.
+    async fn list_campaign_emails(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        page: &PageRequest,
+    ) -> Result<Page<OutboundEmail>, StoreError>;
+    /// Emails of every tenant due before `before` in one shard of the due
+    /// index, earliest first (the scheduler's read; never a Scan).
+    async fn due_emails(&self, shard: u8, before: DateTime<Utc>, limit: usize) -> Result<Vec<DueEmail>, StoreError>;
+    /// The mailboxes' bookings and sends (absent mailboxes have none).
+    async fn mailbox_bookings(
+        &self,
+        tenant: TenantId,
+        mailboxes: &[MailboxId],
+    ) -> Result<HashMap<MailboxId, MailboxBookings>, StoreError>;
+    /// Adds planned sends to a mailbox's days.
+    async fn book_sends(
+        &self,
+        tenant: TenantId,
+        mailbox: MailboxId,
+        per_day: &[(NaiveDate, u32)],
+        last: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Counts one send on the mailbox's `day` unless `cap` sends were counted
+    /// already; `false` when the day is full.
+    async fn count_send(&self, tenant: TenantId, mailbox: MailboxId, day: NaiveDate, cap: u32)
+    -> Result<bool, StoreError>;
+    /// Takes back a counted send that did not happen.
+    async fn uncount_send(&self, tenant: TenantId, mailbox: MailboxId, day: NaiveDate) -> Result<(), StoreError>;
+}
+
+/// The send queue between the scheduler and the sender.
+#[async_trait]
+pub trait SendQueue: Send + Sync {
+    /// Enqueues jobs, each delayed by its seconds (0–900).
+    async fn enqueue_sends(&self, jobs: &[(SendJob, u32)]) -> Result<(), StoreError>;
+}
+
+/// What a mail service answered to a send.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Throttled or a passing failure: try again later; nothing was sent.
+    #[error("the mail service is unavailable or throttling: {0}")]
+    Transient(String),
+    /// The call may or may not have reached the service (a timeout, a
+    /// dropped connection): it must not be repeated.
+    #[error("the outcome of the send is unknown: {0}")]
+    Unknown(String),
+    /// Refused for good (rejected address, invalid content, unverified sender).
+    #[error("the mail service refused the message: {0}")]
+    Rejected(String),
+}
+
+/// A raw message and what SES needs besides it.
+#[derive(Debug, Clone)]
+pub struct RawSend<'a> {
+    pub from: &'a EmailAddress,
+    pub to: &'a EmailAddress,
+    pub raw: &'a [u8],
+    /// Tags carried by the SES events of this message.
+    pub tags: &'a [(&'static str, String)],
+    pub configuration_set: Option<&'a str>,
+}
+
+/// The mail service (SES `SendRawEmail`).
+#[async_trait]
+pub trait MailSender: Send + Sync {
+    /// Sends one message; the service's message id.
+    async fn send_raw(&self, message: RawSend<'_>) -> Result<String, SendError>;
+}
+
+/// The signed one-click unsubscribe URL of an email.
+pub trait UnsubscribeLinks: Send + Sync {
+    fn url(&self, tenant: TenantId, lead: LeadId, email: EmailId) -> String;
+}
+
 /// Everything the functions need from storage.
 pub trait Store:
     TenantStore
@@ -323,6 +438,7 @@ pub trait Store:
     + LeadSourceStore
     + MailboxStore
     + TemplateStore
+    + EmailStore
 {
 }
 
@@ -337,5 +453,6 @@ impl<T> Store for T where
         + LeadSourceStore
         + MailboxStore
         + TemplateStore
+    + EmailStore
 {
 }

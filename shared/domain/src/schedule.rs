@@ -435,12 +435,12 @@ fn add_business_days(date: NaiveDate, days: u32) -> Option<NaiveDate> {
 }
 
 /// The local calendar day of `at` in `tz`.
-fn local_date(tz: Timezone, at: DateTime<Utc>) -> NaiveDate {
+pub fn local_date(tz: Timezone, at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&tz.0).date_naive()
 }
 
 /// The first instant of the local day after the one `at` falls on.
-fn start_of_next_day(tz: Timezone, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn start_of_next_day(tz: Timezone, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let next = local_date(tz, at).succ_opt()?;
     Some(first_local_at_or_after(tz.0, at, next.and_time(NaiveTime::MIN)))
 }

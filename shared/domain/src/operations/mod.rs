@@ -4,8 +4,10 @@
 pub mod auth;
 pub mod campaigns;
 pub mod imports;
+pub mod launch;
 pub mod lead_sources;
 pub mod leads;
+pub mod sending;
 pub mod mailboxes;
 pub mod organizations;
 pub mod sheets;

@@ -1,0 +1,394 @@
+//! Outbound emails: one record per lead and sequence step, from planning to
+//! the last SES event. Its status only moves forward:
+//!
+//! ```text
+//! scheduled → sending → sent → delivered → opened → clicked
+//!     │          │        └→ bounced | complained
+//!     │          ├→ scheduled (released: SES throttled, mailbox full, window closed)
+//!     │          └→ failed | rejected
+//!     └→ suppressed | cancelled
+//! ```
+//!
+//! `sending` is the sender's claim: written with a version check before the
+//! SES call, so a redelivered job, or a second sender racing the first, finds
+//! the email claimed and sends nothing (see docs/decisions.md §17).
+
+use crate::email::EmailAddress;
+use crate::error::DomainError;
+use crate::ids::{CampaignId, EmailId, LeadId, MailboxId, TemplateId, TenantId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailStatus {
+    Scheduled,
+    Sending,
+    Sent,
+    Delivered,
+    Opened,
+    Clicked,
+    Bounced,
+    Complained,
+    Rejected,
+    Failed,
+    Suppressed,
+    Cancelled,
+}
+
+impl EmailStatus {
+    pub const ALL: [EmailStatus; 12] = [
+        EmailStatus::Scheduled,
+        EmailStatus::Sending,
+        EmailStatus::Sent,
+        EmailStatus::Delivered,
+        EmailStatus::Opened,
+        EmailStatus::Clicked,
+        EmailStatus::Bounced,
+        EmailStatus::Complained,
+        EmailStatus::Rejected,
+        EmailStatus::Failed,
+        EmailStatus::Suppressed,
+        EmailStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailStatus::Scheduled => "scheduled",
+            EmailStatus::Sending => "sending",
+            EmailStatus::Sent => "sent",
+            EmailStatus::Delivered => "delivered",
+            EmailStatus::Opened => "opened",
+            EmailStatus::Clicked => "clicked",
+            EmailStatus::Bounced => "bounced",
+            EmailStatus::Complained => "complained",
+            EmailStatus::Rejected => "rejected",
+            EmailStatus::Failed => "failed",
+            EmailStatus::Suppressed => "suppressed",
+            EmailStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether SES accepted the email (whatever happened to it later).
+    pub fn was_sent(self) -> bool {
+        matches!(
+            self,
+            EmailStatus::Sent
+                | EmailStatus::Delivered
+                | EmailStatus::Opened
+                | EmailStatus::Clicked
+                | EmailStatus::Bounced
+                | EmailStatus::Complained
+        )
+    }
+}
+
+impl fmt::Display for EmailStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One email of a sequence to one lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OutboundEmail {
+    /// Derived from the lead and the step (`EmailId::for_step`), so planning twice plans once.
+    pub id: EmailId,
+    #[serde(skip_serializing)]
+    #[schema(ignore)]
+    pub tenant_id: TenantId,
+    pub campaign_id: CampaignId,
+    pub lead_id: LeadId,
+    /// 1 for the first email of the sequence.
+    pub step: u32,
+    /// The index of the step's variant this email uses.
+    pub variant: u32,
+    pub mailbox_id: MailboxId,
+    pub to: EmailAddress,
+    pub template_id: Option<TemplateId>,
+    /// The template version it was rendered from (set when sent).
+    pub template_version: Option<u32>,
+    /// The rendered subject (set when sent).
+    pub subject: Option<String>,
+    pub status: EmailStatus,
+    pub scheduled_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// The id SES gave the message: SES events carry it.
+    pub ses_message_id: Option<String>,
+    /// Our `Message-ID` header, which replies quote.
+    pub message_id: Option<String>,
+    /// Message-IDs of the earlier emails of the thread, oldest first.
+    #[serde(default)]
+    pub thread: Vec<String>,
+    /// Why it failed, was suppressed or cancelled.
+    pub reason: Option<String>,
+    /// Send attempts (claims) so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// While a scheduler has handed it to the send queue: not picked again before this.
+    #[serde(default)]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Kept back while its campaign is paused; resuming replans it.
+    #[serde(default)]
+    pub held: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// The email a plan puts in the schedule.
+#[derive(Debug, Clone)]
+pub struct PlannedEmail {
+    pub tenant_id: TenantId,
+    pub campaign_id: CampaignId,
+    pub lead_id: LeadId,
+    pub to: EmailAddress,
+    pub step: u32,
+    pub variant: u32,
+    pub template_id: Option<TemplateId>,
+    pub mailbox_id: MailboxId,
+    pub at: DateTime<Utc>,
+    pub thread: Vec<String>,
+}
+
+impl OutboundEmail {
+    pub fn schedule(plan: PlannedEmail, now: DateTime<Utc>) -> Self {
+        Self {
+            id: EmailId::for_step(plan.lead_id, plan.step),
+            tenant_id: plan.tenant_id,
+            campaign_id: plan.campaign_id,
+            lead_id: plan.lead_id,
+            step: plan.step,
+            variant: plan.variant,
+            mailbox_id: plan.mailbox_id,
+            to: plan.to,
+            template_id: plan.template_id,
+            template_version: None,
+            subject: None,
+            status: EmailStatus::Scheduled,
+            scheduled_at: plan.at,
+            sent_at: None,
+            ses_message_id: None,
+            message_id: None,
+            thread: plan.thread,
+            reason: None,
+            attempts: 0,
+            lease_until: None,
+            held: false,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// When the due index offers it to a scheduler: never while held or
+    /// sending; while leased, not before the lease ends.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        (self.status == EmailStatus::Scheduled && !self.held)
+            .then(|| self.lease_until.map_or(self.scheduled_at, |lease| lease.max(self.scheduled_at)))
+    }
+
+    fn illegal(&self, action: &str) -> DomainError {
+        DomainError::Conflict {
+            message: format!("a {} email cannot {action}", self.status),
+            existing_id: Some(self.id.to_string()),
+        }
+    }
+
+    fn touch(&mut self, now: DateTime<Utc>) {
+        self.updated_at = now;
+        self.version += 1;
+    }
+
+    /// A scheduler hands it to the send queue until `until`.
+    pub fn lease(&mut self, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.due_at().is_none() {
+            return Err(self.illegal("be leased"));
+        }
+        self.lease_until = Some(until);
+        self.touch(now);
+        Ok(())
+    }
+
+    /// The sender's claim before it calls SES.
+    pub fn claim(&mut self, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status != EmailStatus::Scheduled || self.held {
+            return Err(self.illegal("be sent"));
+        }
+        self.status = EmailStatus::Sending;
+        self.attempts += 1;
+        self.lease_until = None;
+        self.touch(now);
+        Ok(())
+    }
+
+    /// Gives a claim back (nothing was sent): due again at `at`.
+    pub fn release(&mut self, at: DateTime<Utc>, reason: Option<String>, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status != EmailStatus::Sending {
+            return Err(self.illegal("be released"));
+        }
+        self.status = EmailStatus::Scheduled;
+        self.scheduled_at = at;
+        self.reason = reason;
+        self.touch(now);
+        Ok(())
+    }
+
+    /// Moves a scheduled email to a new slot.
+    pub fn reschedule(&mut self, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status != EmailStatus::Scheduled {
+            return Err(self.illegal("be rescheduled"));
+        }
+        self.scheduled_at = at;
+        self.lease_until = None;
+        self.held = false;
+        self.touch(now);
+        Ok(())
+    }
+
+    /// Keeps it back while the campaign is paused.
+    pub fn hold(&mut self, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status != EmailStatus::Scheduled {
+            return Err(self.illegal("be held"));
+        }
+        self.held = true;
+        self.lease_until = None;
+        self.touch(now);
+        Ok(())
+    }
+
+    pub fn mark_sent(&mut self, sent: SentEmail, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status != EmailStatus::Sending {
+            return Err(self.illegal("be marked sent"));
+        }
+        self.status = EmailStatus::Sent;
+        self.sent_at = Some(now);
+        self.ses_message_id = Some(sent.ses_message_id);
+        self.message_id = Some(sent.message_id);
+        self.subject = Some(sent.subject);
+        self.template_version = sent.template_version;
+        self.reason = None;
+        self.touch(now);
+        Ok(())
+    }
+
+    /// SES refused it for good, or it could not be built: not retried.
+    pub fn mark_failed(&mut self, reason: String, rejected: bool, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status != EmailStatus::Sending {
+            return Err(self.illegal("fail"));
+        }
+        self.status = if rejected {
+            EmailStatus::Rejected
+        } else {
+            EmailStatus::Failed
+        };
+        self.reason = Some(reason);
+        self.touch(now);
+        Ok(())
+    }
+
+    /// Stops a scheduled email: `suppressed` (the address may not be mailed)
+    /// or `cancelled` (the lead's sequence stopped).
+    pub fn stop(&mut self, status: EmailStatus, reason: &str, now: DateTime<Utc>) -> Result<(), DomainError> {
+        debug_assert!(matches!(status, EmailStatus::Suppressed | EmailStatus::Cancelled));
+        if self.status != EmailStatus::Scheduled {
+            return Err(self.illegal("be stopped"));
+        }
+        self.status = status;
+        self.reason = Some(reason.to_string());
+        self.lease_until = None;
+        self.touch(now);
+        Ok(())
+    }
+}
+
+/// What the sender learnt from a successful send.
+#[derive(Debug, Clone)]
+pub struct SentEmail {
+    pub ses_message_id: String,
+    pub message_id: String,
+    pub subject: String,
+    pub template_version: Option<u32>,
+}
+
+/// A send queue message: which email to send. The sender reads everything else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendJob {
+    pub tenant_id: TenantId,
+    pub lead_id: LeadId,
+    pub email_id: EmailId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn email() -> OutboundEmail {
+        let now = Utc::now();
+        OutboundEmail::schedule(
+            PlannedEmail {
+                tenant_id: TenantId::generate(),
+                campaign_id: CampaignId::generate(),
+                lead_id: LeadId::generate(),
+                to: EmailAddress::parse("ann@acme.io").unwrap(),
+                step: 1,
+                variant: 0,
+                template_id: None,
+                mailbox_id: MailboxId::generate(),
+                at: now,
+                thread: vec![],
+            },
+            now,
+        )
+    }
+
+    #[test]
+    fn a_claimed_email_cannot_be_claimed_again() {
+        let mut e = email();
+        e.claim(Utc::now()).unwrap();
+        assert!(e.claim(Utc::now()).is_err());
+        assert_eq!(e.due_at(), None);
+        e.release(Utc::now(), None, Utc::now()).unwrap();
+        e.claim(Utc::now()).unwrap();
+        assert_eq!(e.attempts, 2);
+    }
+
+    #[test]
+    fn sent_and_stopped_emails_never_go_back() {
+        let mut e = email();
+        e.claim(Utc::now()).unwrap();
+        e.mark_sent(
+            SentEmail {
+                ses_message_id: "ses-1".into(),
+                message_id: "<x@y>".into(),
+                subject: "Hi".into(),
+                template_version: Some(1),
+            },
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(e.release(Utc::now(), None, Utc::now()).is_err());
+        assert!(e.stop(EmailStatus::Cancelled, "x", Utc::now()).is_err());
+        assert!(e.reschedule(Utc::now(), Utc::now()).is_err());
+        assert!(e.status.was_sent());
+    }
+
+    #[test]
+    fn a_lease_delays_the_due_time_and_a_hold_removes_it() {
+        let mut e = email();
+        let at = e.scheduled_at;
+        e.lease(at + TimeDelta::minutes(15), Utc::now()).unwrap();
+        assert_eq!(e.due_at(), Some(at + TimeDelta::minutes(15)));
+        e.hold(Utc::now()).unwrap();
+        assert_eq!(e.due_at(), None);
+        assert!(e.claim(Utc::now()).is_err());
+        e.reschedule(at, Utc::now()).unwrap();
+        assert_eq!(e.due_at(), Some(at));
+    }
+}
