@@ -13,6 +13,7 @@ mod routes;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use cc_domain::api_key::OperatorKey;
+use cc_domain::clock::{Clock, SystemClock};
 use cc_domain::ports::{ImportFiles, LeadBatchQueue, SenderIdentities, Store};
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub import_files: Arc<dyn ImportFiles>,
     /// The mail service's sender identities (SES), which verify mailbox addresses.
     pub identities: Arc<dyn SenderIdentities>,
+    /// The time: the system clock on Lambda, a settable one in the devstack and tests.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -49,7 +52,14 @@ impl AppState {
             lead_batches,
             import_files,
             identities,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same state reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 

@@ -29,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         pause_mailbox, resume_mailbox, verify_mailbox,
         create_template, list_templates, get_template, update_template, delete_template,
         list_template_versions, get_template_version, preview_template,
+        put_sequence, list_campaign_emails, lead_emails,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),
     modifiers(&Security),
@@ -44,6 +45,7 @@ use utoipa::{Modify, OpenApi};
         (name = "lead-sources", description = "Webhooks and Google Sheets that feed campaigns"),
         (name = "mailboxes", description = "Sender identities, verified by SES, with their caps and sending windows"),
         (name = "templates", description = "Versioned email templates with variables, fallbacks and spintax"),
+        (name = "emails", description = "Outbound emails of the sequences, from scheduled to delivered"),
     )
 )]
 pub struct ApiDoc;

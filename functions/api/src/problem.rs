@@ -20,6 +20,9 @@ pub struct Problem {
     pub existing_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_status: Option<String>,
+    /// A refused launch: the leads some step cannot be rendered for, and the variables they lack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_leads: Option<Vec<cc_domain::operations::launch::BlockedLead>>,
 }
 
 impl Problem {
@@ -32,6 +35,7 @@ impl Problem {
             errors: Vec::new(),
             existing_id: None,
             current_status: None,
+            blocked_leads: None,
         }
     }
 
@@ -171,6 +175,34 @@ impl From<DomainError> for Problem {
                     format!("a {status} campaign cannot {action}"),
                 )
             },
+            DomainError::LaunchBlocked(report) => {
+                let blocked = &report.blocked_leads;
+                let errors = blocked
+                    .iter()
+                    .take(100)
+                    .map(|lead| {
+                        let gaps: Vec<String> = lead
+                            .missing
+                            .iter()
+                            .map(|m| format!("step {} lacks {}", m.step, m.variables.join(", ")))
+                            .collect();
+                        FieldError::new(format!("/leads/{}", lead.lead_id), gaps.join("; "))
+                    })
+                    .collect();
+                Problem {
+                    errors,
+                    blocked_leads: Some(blocked.clone()),
+                    ..Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "missing-variables",
+                        "Some leads lack variables the sequence needs",
+                        format!(
+                            "{} leads lack variables with no fallback; fill them in or add a fallback such as {{{{ first_name | default(\"there\") }}}}",
+                            blocked.len()
+                        ),
+                    )
+                }
+            }
             DomainError::InvalidCursor => Problem::bad_query("cursor", "the cursor is not valid for this listing"),
             DomainError::BadFile(detail) => Problem::new(
                 StatusCode::BAD_REQUEST,

@@ -1,11 +1,12 @@
-//! The `scheduler` function, run by EventBridge Scheduler every minute. Today
-//! it polls the Google Sheet lead sources that are due; the sequences issue
-//! adds due sends to the same tick.
+//! The `scheduler` function, run by EventBridge Scheduler every minute: it
+//! hands the emails that fall due in the coming minute to the send queue
+//! (each delayed to its slot), and polls the Google Sheet lead sources that are due.
 
 use async_trait::async_trait;
 use cc_domain::DomainError;
+use cc_domain::operations::sending::{self, Delays};
 use cc_domain::operations::sheets;
-use cc_domain::ports::{LeadBatchQueue, SheetFetcher, Store};
+use cc_domain::ports::{LeadBatchQueue, SendQueue, SheetFetcher, Store};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +19,15 @@ pub struct Scheduler {
     pub store: Arc<dyn Store>,
     pub lead_batches: Arc<dyn LeadBatchQueue>,
     pub fetcher: Arc<dyn SheetFetcher>,
+    pub send_queue: Arc<dyn SendQueue>,
+    /// Whether send jobs wait for their slot (always on Lambda).
+    pub delays: Delays,
 }
 
 /// What one tick did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickReport {
+    pub sends_enqueued: usize,
     pub sheets_polled: usize,
     pub sheets_failed: usize,
 }
@@ -31,6 +36,10 @@ impl Scheduler {
     /// One tick at `now`. Storage failures fail the tick (Lambda retries it);
     /// a sheet that cannot be read is recorded on its source.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, DomainError> {
+        let dispatched = sending::dispatch_due(self.store.as_ref(), self.send_queue.as_ref(), now, self.delays).await?;
+        if dispatched.enqueued > 0 {
+            tracing::info!(enqueued = dispatched.enqueued, skipped = dispatched.skipped, "due sends queued");
+        }
         let polled = sheets::poll_due(
             self.store.as_ref(),
             self.lead_batches.as_ref(),
@@ -55,6 +64,7 @@ impl Scheduler {
             }
         }
         Ok(TickReport {
+            sends_enqueued: dispatched.enqueued,
             sheets_polled: polled.len(),
             sheets_failed: failed,
         })

@@ -1,5 +1,7 @@
 //! The DynamoDB implementation of every storage port.
 
+mod emails;
+
 use crate::cursor;
 use crate::keys::{self, GSI1, GSI2, GSI3, Index, Key, PK, SK};
 use async_trait::async_trait;

@@ -7,7 +7,7 @@
 use cc_domain::campaign::CampaignStatus;
 use cc_domain::email::{EmailAddress, EmailDomain};
 use cc_domain::ids::{
-    ApiKeyId, CampaignId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
 };
 use cc_domain::lead::LeadStatus;
 
@@ -303,5 +303,40 @@ mod tests {
         let id = TemplateId::generate();
         assert!(template_version(t, id, 9).sk < template_version(t, id, 10).sk);
         assert_eq!(template_version(t, id, 12).sk, "V#0000000012");
+    }
+}
+
+pub const EMAIL_PREFIX: &str = "EMAIL#";
+
+/// An outbound email lives in its lead's partition, one per sequence step,
+/// so a lead's emails are one Query and the timeline sits beside them.
+pub fn email(tenant: TenantId, lead: LeadId, step: u32) -> Key {
+    Key {
+        pk: format!("T#{tenant}#LEAD#{lead}"),
+        sk: format!("{EMAIL_PREFIX}{step:03}"),
+    }
+}
+
+/// GSI2 key of an email: its campaign, sorted by scheduled time.
+pub fn campaign_emails(tenant: TenantId, campaign: CampaignId) -> String {
+    format!("T#{tenant}#C#{campaign}#EMAILS")
+}
+
+pub fn email_sort(at: chrono::DateTime<chrono::Utc>, id: EmailId) -> String {
+    format!("{}#{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// GSI1 key of a scheduled email waiting for its time. Spans tenants like the
+/// sheet index: the scheduler serves them all. Sharded by email id
+/// (`ports::due_shard`) so no index partition takes every tenant's sends.
+pub fn due_emails(shard: u8) -> String {
+    format!("DUE#EMAILS#{shard}")
+}
+
+/// A mailbox's booked and counted sends per local day.
+pub fn mailbox_bookings(tenant: TenantId, mailbox: MailboxId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("MBOOK#{mailbox}"),
     }
 }

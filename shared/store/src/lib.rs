@@ -14,4 +14,4 @@ mod ses;
 pub use dynamo::DynamoStore;
 pub use queue::SqsQueue;
 pub use s3::S3Files;
-pub use ses::SesIdentities;
+pub use ses::{SesIdentities, SesMailer};

@@ -6,7 +6,8 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use cc_domain::StoreError;
 use cc_domain::import::LeadBatch;
-use cc_domain::ports::LeadBatchQueue;
+use cc_domain::outbound::SendJob;
+use cc_domain::ports::{LeadBatchQueue, SendQueue};
 
 /// SendMessageBatch takes 10 messages and 256 KB in all.
 const MESSAGES_PER_CALL: usize = 10;
@@ -33,25 +34,31 @@ impl SqsQueue {
     /// Sends bodies in as few SendMessageBatch calls as the limits allow;
     /// entries SQS refuses are sent again once, then reported.
     pub async fn send_all(&self, bodies: Vec<String>) -> Result<(), StoreError> {
+        self.send_delayed(bodies.into_iter().map(|b| (b, 0)).collect()).await
+    }
+
+    /// `send_all` with a delay (seconds, 0–900) per message.
+    pub async fn send_delayed(&self, bodies: Vec<(String, u32)>) -> Result<(), StoreError> {
         let mut start = 0;
         while start < bodies.len() {
             let mut end = start;
             let mut bytes = 0;
             while end < bodies.len()
                 && end - start < MESSAGES_PER_CALL
-                && (end == start || bytes + bodies[end].len() <= BYTES_PER_CALL)
+                && (end == start || bytes + bodies[end].0.len() <= BYTES_PER_CALL)
             {
-                bytes += bodies[end].len();
+                bytes += bodies[end].0.len();
                 end += 1;
             }
-            let mut pending: Vec<(String, &String)> = (start..end).map(|i| (i.to_string(), &bodies[i])).collect();
+            let mut pending: Vec<(String, &(String, u32))> = (start..end).map(|i| (i.to_string(), &bodies[i])).collect();
             for attempt in 0..2 {
                 let entries = pending
                     .iter()
-                    .map(|(id, body)| {
+                    .map(|(id, (body, delay))| {
                         SendMessageBatchRequestEntry::builder()
                             .id(id)
                             .message_body(body.as_str())
+                            .delay_seconds((*delay).min(900) as i32)
                             .build()
                             .map_err(|e| StoreError::backend("building SendMessageBatch", e))
                     })
@@ -110,5 +117,20 @@ impl LeadBatchQueue for SqsQueue {
             .map(|b| serde_json::to_string(b).map_err(|e| StoreError::corrupt("encoding a lead batch", e)))
             .collect::<Result<Vec<_>, _>>()?;
         self.send_all(bodies).await
+    }
+}
+
+#[async_trait]
+impl SendQueue for SqsQueue {
+    async fn enqueue_sends(&self, jobs: &[(SendJob, u32)]) -> Result<(), StoreError> {
+        let bodies = jobs
+            .iter()
+            .map(|(job, delay)| {
+                serde_json::to_string(job)
+                    .map(|body| (body, *delay))
+                    .map_err(|e| StoreError::corrupt("encoding a send job", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.send_delayed(bodies).await
     }
 }

@@ -11,7 +11,11 @@ use aws_sdk_ses::types::VerificationStatus;
 use cc_domain::StoreError;
 use cc_domain::email::EmailAddress;
 use cc_domain::mailbox::IdentityVerification;
-use cc_domain::ports::SenderIdentities;
+use aws_sdk_ses::config::http::HttpResponse;
+use aws_sdk_ses::operation::send_raw_email::SendRawEmailError;
+use aws_sdk_ses::primitives::Blob;
+use aws_sdk_ses::types::{MessageTag, RawMessage};
+use cc_domain::ports::{MailSender, RawSend, SendError, SenderIdentities};
 use std::collections::HashMap;
 
 /// The most identities GetIdentityVerificationAttributes takes per call.
@@ -94,6 +98,89 @@ impl SenderIdentities for SesIdentities {
             }
         }
         Ok(found)
+    }
+}
+
+/// Sends raw messages with SES `SendRawEmail`.
+///
+/// The client never retries on its own: a retried send after a timeout could
+/// deliver the email twice, and a cold email goes at most once. Throttling
+/// comes back as [`SendError::Transient`] and the sender reschedules it with
+/// backoff; a timeout or a lost response is [`SendError::Unknown`].
+#[derive(Clone)]
+pub struct SesMailer {
+    client: Client,
+}
+
+impl SesMailer {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let config = aws_sdk_ses::config::Builder::from(config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        Self {
+            client: Client::from_conf(config),
+        }
+    }
+}
+
+/// SES error codes after which nothing was sent and a later try may work.
+const RETRYABLE_CODES: [&str; 4] = [
+    "Throttling",
+    "ThrottlingException",
+    "AccountSendingPausedException",
+    "ConfigurationSetSendingPausedException",
+];
+
+fn send_error(err: SdkError<SendRawEmailError, HttpResponse>) -> SendError {
+    let code = err.code().unwrap_or("no error code").to_string();
+    match &err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            if RETRYABLE_CODES.contains(&code.as_str()) || err.message().is_some_and(|m| m.contains("rate exceeded")) {
+                SendError::Transient(code)
+            } else if status >= 500 {
+                // SES may have taken the message before failing.
+                SendError::Unknown(format!("SES answered {status} ({code})"))
+            } else {
+                SendError::Rejected(code)
+            }
+        }
+        SdkError::ConstructionFailure(_) => SendError::Rejected("the request could not be built".into()),
+        SdkError::TimeoutError(_) => SendError::Unknown("SES timed out".into()),
+        _ => SendError::Unknown(format!("no answer from SES ({code})")),
+    }
+}
+
+#[async_trait]
+impl MailSender for SesMailer {
+    async fn send_raw(&self, message: RawSend<'_>) -> Result<String, SendError> {
+        let tags = message
+            .tags
+            .iter()
+            .map(|(name, value)| {
+                MessageTag::builder()
+                    .name(*name)
+                    .value(value)
+                    .build()
+                    .map_err(|_| SendError::Rejected(format!("message tag {name} is not valid")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let raw = RawMessage::builder()
+            .data(Blob::new(message.raw))
+            .build()
+            .map_err(|_| SendError::Rejected("the raw message could not be built".into()))?;
+        let out = self
+            .client
+            .send_raw_email()
+            .source(message.from.as_str())
+            .destinations(message.to.as_str())
+            .raw_message(raw)
+            .set_tags(Some(tags))
+            .set_configuration_set_name(message.configuration_set.map(str::to_string))
+            .send()
+            .await
+            .map_err(send_error)?;
+        Ok(out.message_id().to_string())
     }
 }
 

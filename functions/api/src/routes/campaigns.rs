@@ -9,7 +9,11 @@ use axum::{Json, Router};
 use cc_domain::DomainError;
 use cc_domain::campaign::{Campaign, CampaignAction, CampaignPatch, CampaignStatus, NewCampaign};
 use cc_domain::ids::CampaignId;
-use cc_domain::operations::campaigns;
+use cc_domain::operations::launch::{self, LaunchOptions, LaunchReport};
+use cc_domain::operations::{campaigns, emails};
+use cc_domain::outbound::OutboundEmail;
+use cc_domain::sequence::SequenceInput;
+use rand::SeedableRng;
 use cc_domain::page::{Page, PageRequest};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,8 @@ pub fn routes() -> Router<AppState> {
             get(get_campaign).patch(update_campaign).delete(delete_campaign),
         )
         .route("/v1/campaigns/{id}/activate", post(activate_campaign))
+        .route("/v1/campaigns/{id}/sequence", axum::routing::put(put_sequence))
+        .route("/v1/campaigns/{id}/emails", get(list_campaign_emails))
         .route("/v1/campaigns/{id}/pause", post(pause_campaign))
         .route("/v1/campaigns/{id}/complete", post(complete_campaign))
         .route("/v1/campaigns/{id}/archive", post(archive_campaign))
@@ -125,16 +131,114 @@ async fn transition(
     Ok(Json(campaign))
 }
 
-/// draft | paused → active.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateParams {
+    /// Check and preview without launching.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The lead a dry run renders (default: the campaign's first lead).
+    pub preview_lead_id: Option<String>,
+}
+
+/// An activation: the campaign, and what the launch checked and planned.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Activation {
+    #[serde(flatten)]
+    pub campaign: Campaign,
+    pub launch: LaunchReport,
+}
+
+/// Launch (draft → active) or resume (paused → active). Checks that every
+/// step renders for every lead (422 `missing-variables` naming the leads and
+/// variables otherwise), then plans each lead's first email inside the
+/// sending window in the lead's time zone, spread over the campaign's
+/// mailboxes within their caps. With `dry_run=true` it only answers the
+/// report (200, `LaunchReport`) with a rendered preview.
 #[utoipa::path(post, path = "/v1/campaigns/{id}/activate", tag = "campaigns",
-    params(("id" = String, Path, description = "Campaign id")),
-    responses((status = 200, body = Campaign), (status = 404, body = Problem), (status = 409, description = "Not possible from the current status (named in current_status)", body = Problem)))]
+    params(("id" = String, Path, description = "Campaign id"), ActivateParams),
+    responses((status = 200, description = "Activated (an `Activation`), or with dry_run the `LaunchReport`", body = Activation),
+        (status = 404, body = Problem), (status = 409, description = "Not possible from the current status (named in current_status)", body = Problem),
+        (status = 422, description = "No sequence, no verified mailbox, or leads lacking variables (blocked_leads)", body = Problem)))]
 pub async fn activate_campaign(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     Path(id): Path<String>,
+    QueryParams(params): QueryParams<ActivateParams>,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let options = LaunchOptions {
+        dry_run: params.dry_run,
+        preview_lead: params
+            .preview_lead_id
+            .as_deref()
+            .map(|raw| path_id(raw, "lead"))
+            .transpose()?,
+    };
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    let launched = launch::launch(
+        state.store.as_ref(),
+        &caller,
+        campaign_id(&id)?,
+        options.clone(),
+        state.clock.now(),
+        &mut rng,
+    )
+    .await?;
+    Ok(if options.dry_run {
+        Json(launched.report).into_response()
+    } else {
+        Json(Activation {
+            campaign: launched.campaign,
+            launch: launched.report,
+        })
+        .into_response()
+    })
+}
+
+/// Replace the campaign's sequence: ordered steps, each with a delay after
+/// the previous one and one or more weighted variants (A/B).
+#[utoipa::path(put, path = "/v1/campaigns/{id}/sequence", tag = "campaigns", request_body = SequenceInput,
+    params(("id" = String, Path, description = "Campaign id")),
+    responses((status = 200, body = Campaign), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_sequence(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<SequenceInput>,
 ) -> Result<Json<Campaign>, Problem> {
-    transition(state, caller, id, CampaignAction::Activate).await
+    Ok(Json(
+        launch::put_sequence(state.store.as_ref(), &caller, campaign_id(&id)?, input, state.clock.now()).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EmailListParams {
+    pub cursor: Option<String>,
+    /// 1–500, default 50.
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EmailList {
+    pub items: Vec<OutboundEmail>,
+    pub next_cursor: Option<String>,
+}
+
+/// The campaign's emails (scheduled, sent and the rest), by scheduled time.
+#[utoipa::path(get, path = "/v1/campaigns/{id}/emails", tag = "emails", params(("id" = String, Path, description = "Campaign id"), EmailListParams),
+    responses((status = 200, body = EmailList), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_campaign_emails(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    QueryParams(params): QueryParams<EmailListParams>,
+) -> Result<Json<Page<OutboundEmail>>, Problem> {
+    let page = PageRequest::parse(params.cursor, params.limit)?;
+    Ok(Json(
+        emails::campaign_emails(state.store.as_ref(), &caller, campaign_id(&id)?, &page).await?,
+    ))
 }
 
 /// active → paused.

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/leads", get(find_leads))
         .route("/v1/leads/{id}", get(get_lead).patch(update_lead).delete(delete_lead))
         .route("/v1/leads/{id}/activities", get(lead_activities))
+        .route("/v1/leads/{id}/emails", get(lead_emails))
 }
 
 fn lead_id(raw: &str) -> Result<LeadId, DomainError> {
@@ -236,4 +237,23 @@ pub async fn lead_activities(
     Ok(Json(
         leads::activities(state.store.as_ref(), &caller, lead_id(&id)?, &page).await?,
     ))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LeadEmails {
+    pub items: Vec<cc_domain::outbound::OutboundEmail>,
+}
+
+/// The lead's sequence emails in step order: step, variant, mailbox,
+/// template version, subject, scheduled and sent times, status, SES message id.
+#[utoipa::path(get, path = "/v1/leads/{id}/emails", tag = "emails",
+    params(("id" = String, Path, description = "Lead id")),
+    responses((status = 200, body = LeadEmails), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn lead_emails(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<LeadEmails>, Problem> {
+    let items = cc_domain::operations::emails::lead_emails(state.store.as_ref(), &caller, lead_id(&id)?).await?;
+    Ok(Json(LeadEmails { items }))
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod emails;
 pub mod imports;
 pub mod launch;
 pub mod lead_sources;

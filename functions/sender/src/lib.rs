@@ -1,0 +1,93 @@
+//! The `sender` function, triggered by the send queue: each record is one
+//! send job (`SendJob`). The rules live in `cc_domain::operations::sending`;
+//! this handler decodes, calls `send_email`, and reports failed records in
+//! `batchItemFailures` so SQS retries only those. A record that cannot be
+//! decoded goes to the dead-letter queue at once.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use cc_domain::clock::Clock;
+use cc_domain::operations::sending::{self, SendContext, SendOutcome};
+use cc_domain::outbound::SendJob;
+use cc_domain::ports::{MailSender, Store, UnsubscribeLinks};
+use cc_store::SqsQueue;
+use rand::SeedableRng;
+use std::sync::Arc;
+use tracing::Instrument;
+
+#[derive(Clone)]
+pub struct Sender {
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn MailSender>,
+    pub links: Arc<dyn UnsubscribeLinks>,
+    pub configuration_set: Option<String>,
+    pub clock: Arc<dyn Clock>,
+    pub dead_letters: Option<SqsQueue>,
+}
+
+impl Sender {
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            if let Err(failure) = self.handle_record(&record).await {
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    async fn handle_record(&self, record: &SqsMessage) -> Result<(), BatchItemFailure> {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let failure = || {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id.clone();
+            failure
+        };
+        let body = record.body.as_deref().unwrap_or_default();
+        let job: SendJob = match serde_json::from_str(body) {
+            Ok(job) => job,
+            Err(err) => {
+                let reason = format!("not a send job: {err}");
+                tracing::error!(message_id = %message_id, reason = %reason, "parking an undecodable record");
+                return match &self.dead_letters {
+                    Some(queue) => queue.park(body, &reason).await.map_err(|e| {
+                        tracing::error!(message_id = %message_id, error = %e, "could not park the record");
+                        failure()
+                    }),
+                    None => Err(failure()),
+                };
+            }
+        };
+        let span = tracing::info_span!(
+            "send",
+            tenant_id = %job.tenant_id,
+            email_id = %job.email_id,
+            message_id = %message_id
+        );
+        self.send(&job).instrument(span).await.map(drop).map_err(|()| failure())
+    }
+
+    /// Sends one job; `Err` when SQS should deliver it again.
+    pub async fn send(&self, job: &SendJob) -> Result<SendOutcome, ()> {
+        let ctx = SendContext {
+            store: self.store.as_ref(),
+            mailer: self.mailer.as_ref(),
+            links: self.links.as_ref(),
+            configuration_set: self.configuration_set.as_deref(),
+        };
+        let mut rng = rand::rngs::StdRng::from_os_rng();
+        match sending::send_email(&ctx, job, self.clock.now(), &mut rng).await {
+            Ok(outcome) => {
+                match &outcome {
+                    SendOutcome::Sent { .. } => tracing::info!("email sent"),
+                    SendOutcome::Failed(reason) => tracing::warn!(reason = %reason, "email failed"),
+                    other => tracing::info!(outcome = ?other, "send job handled"),
+                }
+                Ok(outcome)
+            }
+            Err(err) => {
+                tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "send job failed; SQS retries it");
+                Err(())
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Outbound emails, the due index and mailbox day counters in DynamoDB.
+
+use super::*;
+use cc_domain::ids::{EmailId, MailboxId};
+use cc_domain::outbound::OutboundEmail;
+use cc_domain::ports::{DueEmail, EmailStore, MailboxBookings, due_shard};
+use chrono::NaiveDate;
+
+const EMAIL: &str = "email";
+
+/// Day attributes of a bookings item: `b20260302` (booked), `s20260302` (sent).
+fn day_attribute(kind: char, day: NaiveDate) -> String {
+    format!("{kind}{}", day.format("%Y%m%d"))
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+impl DynamoStore {
+    /// An email item: in its campaign's listing, and in the due index while it waits.
+    fn email_item(email: &OutboundEmail) -> Result<Item, StoreError> {
+        let key = keys::email(email.tenant_id, email.lead_id, email.step);
+        let mut item = entity_item(email, email.tenant_id, &key, EMAIL)?;
+        item.insert(
+            GSI2.pk.into(),
+            s(keys::campaign_emails(email.tenant_id, email.campaign_id)),
+        );
+        item.insert(GSI2.sk.into(), s(keys::email_sort(email.scheduled_at, email.id)));
+        if let Some(due) = email.due_at() {
+            item.insert(GSI1.pk.into(), s(keys::due_emails(due_shard(email.id))));
+            item.insert(GSI1.sk.into(), s(keys::email_sort(due, email.id)));
+        }
+        Ok(item)
+    }
+
+    async fn update_counter(
+        &self,
+        key: &Key,
+        update: &str,
+        condition: Option<&str>,
+        names: HashMap<String, String>,
+        values: Item,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression(update)
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(StoreError::backend("UpdateItem", err)),
+        }
+    }
+}
+
+#[async_trait]
+impl EmailStore for DynamoStore {
+    async fn schedule_emails(&self, emails: &[OutboundEmail]) -> Result<Vec<bool>, StoreError> {
+        let items = emails.iter().map(Self::email_item).collect::<Result<Vec<_>, _>>()?;
+        stream::iter(items)
+            .map(|item| self.put_if(item, IS_NEW, None))
+            .buffered(8)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn get_email(&self, tenant: TenantId, lead: LeadId, id: EmailId) -> Result<Option<OutboundEmail>, StoreError> {
+        // Ids come from (lead, step); the step is not in the job, so read the lead's few emails.
+        Ok(self.list_lead_emails(tenant, lead).await?.into_iter().find(|e| e.id == id))
+    }
+
+    async fn save_email(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError> {
+        let item = Self::email_item(email)?;
+        if self
+            .put_if(item, HAS_VERSION, Some(version_values(expected_version)))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::VersionConflict)
+        }
+    }
+
+    async fn list_lead_emails(&self, tenant: TenantId, lead: LeadId) -> Result<Vec<OutboundEmail>, StoreError> {
+        let partition = keys::email(tenant, lead, 0).pk;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":prefix", s(keys::EMAIL_PREFIX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend("Query"))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| decode(item, EMAIL))
+            .collect()
+    }
+
+    async fn list_campaign_emails(
+        &self,
+        tenant: TenantId,
+        campaign: CampaignId,
+        page: &PageRequest,
+    ) -> Result<Page<OutboundEmail>, StoreError> {
+        let listing = Listing::index(GSI2, keys::campaign_emails(tenant, campaign));
+        self.query_page(tenant, listing, page, EMAIL).await
+    }
+
+    async fn due_emails(&self, shard: u8, before: DateTime<Utc>, limit: usize) -> Result<Vec<DueEmail>, StoreError> {
+        let upper = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut due = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1.name)
+                .key_condition_expression("#pk = :pk AND #sk < :upper")
+                .expression_attribute_names("#pk", GSI1.pk)
+                .expression_attribute_names("#sk", GSI1.sk)
+                .expression_attribute_values(":pk", s(keys::due_emails(shard)))
+                .expression_attribute_values(":upper", s(upper.clone()))
+                .limit(i32::try_from(limit - due.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend("Query"))?;
+            for item in out.items.unwrap_or_default() {
+                due.push(DueEmail {
+                    email: decode(item, EMAIL)?,
+                });
+            }
+            match out.last_evaluated_key {
+                Some(key) if due.len() < limit => start = Some(key),
+                _ => return Ok(due),
+            }
+        }
+    }
+
+    async fn mailbox_bookings(
+        &self,
+        tenant: TenantId,
+        mailboxes: &[MailboxId],
+    ) -> Result<HashMap<MailboxId, MailboxBookings>, StoreError> {
+        let mut out = HashMap::new();
+        for mailbox in mailboxes {
+            let Some(item) = self.get(&keys::mailbox_bookings(tenant, *mailbox)).await? else {
+                continue;
+            };
+            let mut bookings = MailboxBookings::default();
+            for (name, value) in &item {
+                let (kind, digits) = name.split_at(1.min(name.len()));
+                let (Ok(day), Ok(count)) = (
+                    NaiveDate::parse_from_str(digits, "%Y%m%d"),
+                    value.as_n().map(|v| v.parse::<i64>().unwrap_or(0)),
+                ) else {
+                    continue;
+                };
+                let count = count.max(0) as u32;
+                match kind {
+                    "b" => bookings.booked_per_day.insert(day, count),
+                    "s" => bookings.sent_per_day.insert(day, count),
+                    _ => None,
+                };
+            }
+            bookings.last_booked_at = attribute_text(&item, "last_booked_at")
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.to_utc());
+            out.insert(*mailbox, bookings);
+        }
+        Ok(out)
+    }
+
+    async fn book_sends(
+        &self,
+        tenant: TenantId,
+        mailbox: MailboxId,
+        per_day: &[(NaiveDate, u32)],
+        last: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let key = keys::mailbox_bookings(tenant, mailbox);
+        if !per_day.is_empty() {
+            let mut names = HashMap::new();
+            let mut values = HashMap::new();
+            let mut adds = Vec::new();
+            for (i, (day, count)) in per_day.iter().enumerate() {
+                names.insert(format!("#d{i}"), day_attribute('b', *day));
+                values.insert(format!(":n{i}"), n(count));
+                adds.push(format!("#d{i} :n{i}"));
+            }
+            self.update_counter(&key, &format!("ADD {}", adds.join(", ")), None, names, values)
+                .await?;
+        }
+        // Only ever later: an earlier plan's time never replaces a later one.
+        self.update_counter(
+            &key,
+            "SET #last = :last",
+            Some("attribute_not_exists(#last) OR #last < :last"),
+            HashMap::from([("#last".to_string(), "last_booked_at".to_string())]),
+            HashMap::from([(":last".to_string(), s(timestamp(last)))]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn count_send(
+        &self,
+        tenant: TenantId,
+        mailbox: MailboxId,
+        day: NaiveDate,
+        cap: u32,
+    ) -> Result<bool, StoreError> {
+        self.update_counter(
+            &keys::mailbox_bookings(tenant, mailbox),
+            "ADD #day :one",
+            Some("attribute_not_exists(#day) OR #day < :cap"),
+            HashMap::from([("#day".to_string(), day_attribute('s', day))]),
+            HashMap::from([(":one".to_string(), n(1)), (":cap".to_string(), n(cap))]),
+        )
+        .await
+    }
+
+    async fn uncount_send(&self, tenant: TenantId, mailbox: MailboxId, day: NaiveDate) -> Result<(), StoreError> {
+        self.update_counter(
+            &keys::mailbox_bookings(tenant, mailbox),
+            "ADD #day :minus",
+            Some("#day > :zero"),
+            HashMap::from([("#day".to_string(), day_attribute('s', day))]),
+            HashMap::from([(":minus".to_string(), n(-1)), (":zero".to_string(), n(0))]),
+        )
+        .await?;
+        Ok(())
+    }
+}
