@@ -24,7 +24,9 @@ pub mod page;
 pub mod ports;
 pub mod schedule;
 pub mod scoring;
+pub mod suppression;
 pub mod template;
 pub mod tenant;
+pub mod unsubscribe;
 
 pub use error::{DomainError, FieldError, StoreError};

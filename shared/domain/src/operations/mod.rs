@@ -9,6 +9,7 @@ pub mod leads;
 pub mod mailboxes;
 pub mod organizations;
 pub mod sheets;
+pub mod suppressions;
 pub mod templates;
 pub mod tenants;
 #[cfg(test)]
