@@ -5,6 +5,7 @@
 
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
+use cc_domain::unsubscribe::LinkSigner;
 use cc_store::DynamoStore;
 use devstack::{Emulator, LocalFunctions, LocalStack, Template};
 use rand::Rng;
@@ -129,7 +130,9 @@ impl TestApp {
             .await
             .expect("provisioning works");
         let operator_key = OperatorKey::generate_secret();
-        let functions = LocalFunctions::wire(&config, &template, &stack, &operator_key).expect("the functions wire up");
+        let link_key = LinkSigner::generate_key();
+        let functions = LocalFunctions::wire(&config, &template, &stack, &operator_key, link_key.as_bytes())
+            .expect("the functions wire up");
         let router = api::router(functions.api.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().unwrap();

@@ -14,6 +14,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use cc_domain::api_key::OperatorKey;
 use cc_domain::ports::{ImportFiles, LeadBatchQueue, SenderIdentities, Store};
+use cc_domain::unsubscribe::LinkSigner;
 use std::sync::Arc;
 
 pub use problem::Problem;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub import_files: Arc<dyn ImportFiles>,
     /// The mail service's sender identities (SES), which verify mailbox addresses.
     pub identities: Arc<dyn SenderIdentities>,
+    /// Signs and checks the unsubscribe links in outgoing mail.
+    pub link_signer: Arc<LinkSigner>,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
         lead_batches: Arc<dyn LeadBatchQueue>,
         import_files: Arc<dyn ImportFiles>,
         identities: Arc<dyn SenderIdentities>,
+        link_signer: LinkSigner,
     ) -> Self {
         Self {
             store,
@@ -49,6 +53,7 @@ impl AppState {
             lead_batches,
             import_files,
             identities,
+            link_signer: Arc::new(link_signer),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::{DevstackError, LocalStack, Template};
 use api::AppState;
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
+use cc_domain::unsubscribe::LinkSigner;
 use cc_store::{DynamoStore, S3Files, SesIdentities, SqsQueue};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ impl LocalFunctions {
         template: &Template,
         stack: &LocalStack,
         operator_key: &str,
+        link_key: &[u8],
     ) -> Result<Self, DevstackError> {
         Self::wire_with(
             config,
@@ -50,6 +52,7 @@ impl LocalFunctions {
             template,
             stack,
             operator_key,
+            link_key,
         )
     }
 
@@ -60,7 +63,11 @@ impl LocalFunctions {
         template: &Template,
         stack: &LocalStack,
         operator_key: &str,
+        link_key: &[u8],
     ) -> Result<Self, DevstackError> {
+        // On Lambda the key comes from Secrets Manager (LinkSigningKeySecret); locally the caller keeps one.
+        let link_signer =
+            LinkSigner::new(link_key).map_err(|e| DevstackError::Template(format!("the link signing key: {e}")))?;
         let sqs = aws_sdk_sqs::Client::new(config);
         let s3 = S3Files::client(config);
         let queue = |url: String| Arc::new(SqsQueue::new(sqs.clone(), url));
@@ -80,6 +87,7 @@ impl LocalFunctions {
             )),
             // The emulator's SES identity API (verification succeeds at once there).
             Arc::new(SesIdentities::new(aws_sdk_ses::Client::new(config))),
+            link_signer,
         );
 
         let (environment, _) = stack.function_environment(template, "IngestFunction")?;

@@ -7,6 +7,7 @@ use cc_domain::api_key::OperatorKey;
 use cc_domain::ids::TenantId;
 use cc_domain::ports::TenantStore;
 use cc_domain::tenant::NewTenant;
+use cc_domain::unsubscribe::LinkSigner;
 use devstack::{Emulator, LocalFunctions, Template};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -21,6 +22,9 @@ struct DevState {
     #[serde(default)]
     data_version: u32,
     operator_key: String,
+    /// Signs unsubscribe links; kept so links in mail sent earlier still work.
+    #[serde(default = "LinkSigner::generate_key")]
+    link_key: String,
     demo_tenant_id: Option<String>,
     demo_admin_key: Option<String>,
 }
@@ -61,6 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut state = load_state(&state_path).unwrap_or(DevState {
         data_version: DATA_VERSION,
         operator_key: OperatorKey::generate_secret(),
+        link_key: LinkSigner::generate_key(),
         demo_tenant_id: None,
         demo_admin_key: None,
     });
@@ -96,7 +101,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => state.operator_key.clone(),
     };
 
-    let functions = LocalFunctions::wire(&config, &template, &stack, &operator_key)?;
+    let link_key = match std::env::var("LINK_SIGNING_KEY") {
+        Ok(key) if !key.trim().is_empty() => key,
+        _ => state.link_key.clone(),
+    };
+
+    let functions = LocalFunctions::wire(&config, &template, &stack, &operator_key, link_key.as_bytes())?;
     let store = functions.store.clone();
     // The emulator does not trigger functions: deliver each of ingest's queues to it here.
     let mut delivery_loops = Vec::new();

@@ -89,9 +89,9 @@ pub struct Suppression {
     pub created_at: DateTime<Utc>,
 }
 
-/// How an entry reads in JSON (and in its stored item): exactly one of
-/// `email` and `domain` is set, and `value` repeats it, so clients can
-/// delete by `value` without looking at which.
+/// An entry of the suppression list. Exactly one of `email` and `domain` is
+/// set; `value` repeats it (an address in lower case), and is what
+/// `DELETE /v1/suppressions/{value}` takes. (Also the stored item's shape.)
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = Suppression)]
 struct SuppressionJson {

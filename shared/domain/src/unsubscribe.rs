@@ -58,12 +58,13 @@ impl LinkSigner {
         Ok(Self { mac })
     }
 
-    /// A fresh random key, for local stacks and tests.
-    pub fn generate_key() -> Vec<u8> {
+    /// A fresh random key as text (43 characters, 256 bits), for local
+    /// stacks and tests; like the deployed secret, its bytes are the key.
+    pub fn generate_key() -> String {
         use rand::RngCore;
-        let mut key = vec![0u8; MIN_KEY_LEN];
+        let mut key = [0u8; MIN_KEY_LEN];
         rand::rng().fill_bytes(&mut key);
-        key
+        URL_SAFE_NO_PAD.encode(key)
     }
 
     fn tag(&self, ids: &[u8]) -> HmacSha256 {
@@ -172,7 +173,7 @@ mod tests {
     #[test]
     fn short_keys_are_refused() {
         assert_eq!(LinkSigner::new(&[7; 31]).err(), Some(WeakKey));
-        assert!(LinkSigner::new(&LinkSigner::generate_key()).is_ok());
+        assert!(LinkSigner::new(LinkSigner::generate_key().as_bytes()).is_ok());
         assert_eq!(format!("{:?}", signer(1)), "LinkSigner(<key redacted>)");
     }
 }

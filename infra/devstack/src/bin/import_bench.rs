@@ -197,7 +197,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build(),
     );
     let operator_key = cc_domain::api_key::OperatorKey::generate_secret();
-    let functions = LocalFunctions::wire_with(&config, dynamodb.clone(), &template, &stack, &operator_key)?;
+    let link_key = cc_domain::unsubscribe::LinkSigner::generate_key();
+    let functions = LocalFunctions::wire_with(
+        &config,
+        dynamodb.clone(),
+        &template,
+        &stack,
+        &operator_key,
+        link_key.as_bytes(),
+    )?;
     let table = stack.table("MainTable").ok_or("no MainTable")?.to_string();
 
     let file = csv_file(rows);
