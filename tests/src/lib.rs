@@ -5,8 +5,10 @@
 
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
+use cc_domain::unsubscribe::LinkSigner;
 use cc_store::DynamoStore;
-use devstack::{Emulator, LocalFunctions, LocalStack, Template};
+use cc_domain::clock::ManualClock;
+use devstack::{Emulator, LocalFunctions, LocalStack, Template, Wiring};
 use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -77,6 +79,10 @@ pub struct TestApp {
     /// The scheduler function's tick, wired as in Lambda.
     pub scheduler: scheduler::Scheduler,
     pub functions: LocalFunctions,
+    /// The functions' clock: it stands still until a test sets or advances it.
+    pub clock: ManualClock,
+    /// The key the stack signs unsubscribe links with.
+    pub link_key: String,
 }
 
 /// A tenant made through the API, with its admin key.
@@ -129,10 +135,18 @@ impl TestApp {
             .await
             .expect("provisioning works");
         let operator_key = OperatorKey::generate_secret();
-        let functions = LocalFunctions::wire(&config, &template, &stack, &operator_key).expect("the functions wire up");
-        let router = api::router(functions.api.clone());
+        let link_key = LinkSigner::generate_key();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().unwrap();
+        let clock = ManualClock::at(chrono::Utc::now());
+        let wiring = Wiring {
+            operator_key: operator_key.clone(),
+            link_key: link_key.clone(),
+            public_url: format!("http://{address}"),
+            clock: Arc::new(clock.clone()),
+        };
+        let functions = LocalFunctions::wire(&config, &template, &stack, &wiring).expect("the functions wire up");
+        let router = api::router(functions.api.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.expect("the server runs") });
         Self {
             base_url: format!("http://{address}"),
@@ -145,6 +159,8 @@ impl TestApp {
             ingest: functions.ingest.clone(),
             scheduler: functions.scheduler.clone(),
             functions,
+            clock,
+            link_key,
         }
     }
 

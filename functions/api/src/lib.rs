@@ -15,6 +15,7 @@ use axum::extract::DefaultBodyLimit;
 use cc_domain::api_key::OperatorKey;
 use cc_domain::clock::{Clock, SystemClock};
 use cc_domain::ports::{ImportFiles, LeadBatchQueue, SenderIdentities, Store};
+use cc_domain::unsubscribe::LinkSigner;
 use std::sync::Arc;
 
 pub use problem::Problem;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub identities: Arc<dyn SenderIdentities>,
     /// The time: the system clock on Lambda, a settable one in the devstack and tests.
     pub clock: Arc<dyn Clock>,
+    /// Signs and checks the unsubscribe links in outgoing mail.
+    pub link_signer: Arc<LinkSigner>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
         lead_batches: Arc<dyn LeadBatchQueue>,
         import_files: Arc<dyn ImportFiles>,
         identities: Arc<dyn SenderIdentities>,
+        link_signer: LinkSigner,
     ) -> Self {
         Self {
             store,
@@ -53,6 +57,7 @@ impl AppState {
             import_files,
             identities,
             clock: Arc::new(SystemClock),
+            link_signer: Arc::new(link_signer),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use api::AppState;
 use cc_domain::api_key::OperatorKey;
+use cc_domain::unsubscribe::LinkSigner;
 use cc_store::{DynamoStore, S3Files, SesIdentities, SqsQueue};
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         cc_runtime::required_env("LEAD_BATCH_QUEUE_URL")?,
     );
     let import_files = S3Files::new(S3Files::client(&config), cc_runtime::required_env("IMPORT_BUCKET")?);
+    let link_key = cc_runtime::secret(&config, "LINK_SIGNING_KEY", "LINK_SIGNING_KEY_SECRET_ARN").await?;
+    let link_signer = LinkSigner::new(link_key.as_bytes())?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
     let app = api::router(AppState::new(
         Arc::new(store),
@@ -23,6 +26,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         Arc::new(lead_batches),
         Arc::new(import_files),
         Arc::new(SesIdentities::new(aws_sdk_ses::Client::new(&config))),
+        link_signer,
     ));
     lambda_http::run(app).await
 }

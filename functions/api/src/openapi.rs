@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         create_template, list_templates, get_template, update_template, delete_template,
         list_template_versions, get_template_version, preview_template,
         put_sequence, list_campaign_emails, lead_emails,
+        add_suppression, list_suppressions, remove_suppression, unsubscribe_page, one_click_unsubscribe,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),
     modifiers(&Security),
@@ -46,6 +47,8 @@ use utoipa::{Modify, OpenApi};
         (name = "mailboxes", description = "Sender identities, verified by SES, with their caps and sending windows"),
         (name = "templates", description = "Versioned email templates with variables, fallbacks and spintax"),
         (name = "emails", description = "Outbound emails of the sequences, from scheduled to delivered"),
+        (name = "suppressions", description = "Addresses and domains the tenant never mails again"),
+        (name = "unsubscribe", description = "The recipients' signed unsubscribe links (RFC 8058 one-click); no key"),
     )
 )]
 pub struct ApiDoc;
@@ -117,6 +120,8 @@ mod tests {
             "/v1/mailboxes/{id}",
             "/v1/templates/{id}/versions/{version}",
             "/v1/templates/{id}/preview",
+            "/v1/suppressions/{value}",
+            "/v1/u/{token}",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }

@@ -18,6 +18,7 @@ async fn answer(event_file: &str) -> (u16, String, serde_json::Value) {
         std::sync::Arc::new(cc_domain::memory::MemoryQueue::default()),
         std::sync::Arc::new(cc_domain::memory::MemoryFiles::default()),
         std::sync::Arc::new(cc_domain::memory::MemoryIdentities::default()),
+        cc_domain::unsubscribe::LinkSigner::new(&[7; 32]).unwrap(),
     ));
     let response = app.oneshot(request).await.unwrap();
     let status = response.status().as_u16();

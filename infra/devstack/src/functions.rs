@@ -6,7 +6,11 @@ use crate::{DevstackError, LocalStack, Template};
 use api::AppState;
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
-use cc_store::{DynamoStore, S3Files, SesIdentities, SqsQueue};
+use cc_domain::unsubscribe::LinkSigner;
+use cc_domain::clock::Clock;
+use cc_domain::operations::sending::Delays;
+use cc_domain::unsubscribe::SignedLinks;
+use cc_store::{DynamoStore, S3Files, SesIdentities, SesMailer, SqsQueue};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -28,6 +32,10 @@ pub struct LocalFunctions {
     pub scheduler: scheduler::Scheduler,
     /// The queues that trigger the ingest function.
     pub ingest_triggers: Vec<QueueTrigger>,
+    pub sender: sender::Sender,
+    /// The send queue, which triggers the sender.
+    pub send_trigger: QueueTrigger,
+    pub clock: Arc<dyn Clock>,
 }
 
 fn variable(environment: &BTreeMap<String, String>, function: &str, name: &str) -> Result<String, DevstackError> {
@@ -37,20 +45,26 @@ fn variable(environment: &BTreeMap<String, String>, function: &str, name: &str) 
         .ok_or_else(|| DevstackError::Template(format!("{function} has no {name} that resolves locally")))
 }
 
+/// What the local functions are wired with besides the stack itself.
+#[derive(Clone)]
+pub struct Wiring {
+    pub operator_key: String,
+    /// The unsubscribe-link signing key (on Lambda: LinkSigningKeySecret).
+    pub link_key: String,
+    /// Where the API answers: the base of the unsubscribe links in sent mail.
+    pub public_url: String,
+    /// The functions' time: settable, so the devstack can fast-forward and tests can fix it.
+    pub clock: Arc<dyn Clock>,
+}
+
 impl LocalFunctions {
     pub fn wire(
         config: &SdkConfig,
         template: &Template,
         stack: &LocalStack,
-        operator_key: &str,
+        wiring: &Wiring,
     ) -> Result<Self, DevstackError> {
-        Self::wire_with(
-            config,
-            aws_sdk_dynamodb::Client::new(config),
-            template,
-            stack,
-            operator_key,
-        )
+        Self::wire_with(config, aws_sdk_dynamodb::Client::new(config), template, stack, wiring)
     }
 
     /// `wire` with a given DynamoDB client (e.g. one that counts requests).
@@ -59,8 +73,10 @@ impl LocalFunctions {
         dynamodb: aws_sdk_dynamodb::Client,
         template: &Template,
         stack: &LocalStack,
-        operator_key: &str,
+        wiring: &Wiring,
     ) -> Result<Self, DevstackError> {
+        let link_signer = LinkSigner::new(wiring.link_key.as_bytes())
+            .map_err(|e| DevstackError::Template(format!("the link signing key: {e}")))?;
         let sqs = aws_sdk_sqs::Client::new(config);
         let s3 = S3Files::client(config);
         let queue = |url: String| Arc::new(SqsQueue::new(sqs.clone(), url));
@@ -72,7 +88,7 @@ impl LocalFunctions {
         ));
         let api = AppState::new(
             store.clone(),
-            OperatorKey::new(operator_key),
+            OperatorKey::new(&wiring.operator_key),
             queue(variable(&environment, "ApiFunction", "LEAD_BATCH_QUEUE_URL")?),
             Arc::new(S3Files::new(
                 s3.clone(),
@@ -80,7 +96,9 @@ impl LocalFunctions {
             )),
             // The emulator's SES identity API (verification succeeds at once there).
             Arc::new(SesIdentities::new(aws_sdk_ses::Client::new(config))),
-        );
+            link_signer.clone(),
+        )
+        .with_clock(wiring.clock.clone());
 
         let (environment, _) = stack.function_environment(template, "IngestFunction")?;
         let ingest = ingest::Ingest {
@@ -114,6 +132,26 @@ impl LocalFunctions {
             store: store.clone(),
             lead_batches: queue(variable(&environment, "SchedulerFunction", "LEAD_BATCH_QUEUE_URL")?),
             fetcher: Arc::new(scheduler::HttpSheetFetcher::new()),
+            send_queue: queue(variable(&environment, "SchedulerFunction", "SEND_QUEUE_URL")?),
+            delays: Delays::UntilSlot,
+        };
+
+        let (environment, _) = stack.function_environment(template, "SenderFunction")?;
+        let sender = sender::Sender {
+            store: store.clone(),
+            mailer: Arc::new(SesMailer::new(config)),
+            links: Arc::new(SignedLinks::new(link_signer, &wiring.public_url)),
+            configuration_set: environment.get("SES_CONFIGURATION_SET").cloned().filter(|s| !s.is_empty()),
+            clock: wiring.clock.clone(),
+            dead_letters: environment.get("SEND_DLQ_URL").map(|url| SqsQueue::new(sqs.clone(), url)),
+        };
+        let send_trigger = {
+            let missing = || DevstackError::Template("SendQueue was not provisioned".into());
+            QueueTrigger {
+                url: stack.queue_url("SendQueue").ok_or_else(missing)?.to_string(),
+                arn: stack.queue_arn("SendQueue").ok_or_else(missing)?.to_string(),
+                logical_id: "SendQueue".into(),
+            }
         };
         Ok(Self {
             store,
@@ -121,12 +159,53 @@ impl LocalFunctions {
             api,
             ingest,
             scheduler,
+            sender,
             ingest_triggers,
+            send_trigger,
+            clock: wiring.clock.clone(),
         })
     }
 
     pub fn ingest_trigger(&self, queue_logical_id: &str) -> Option<&QueueTrigger> {
         self.ingest_triggers.iter().find(|t| t.logical_id == queue_logical_id)
+    }
+
+    /// One delivery round of the send queue to the sender (see `sqs_driver`).
+    pub async fn deliver_to_sender(
+        &self,
+        wait_seconds: i32,
+        retry_after_seconds: i32,
+    ) -> Result<crate::sqs_driver::Delivery, aws_sdk_sqs::Error> {
+        let sender = self.sender.clone();
+        crate::sqs_driver::deliver_once(
+            &self.sqs,
+            &self.send_trigger.url,
+            &self.send_trigger.arn,
+            wait_seconds,
+            retry_after_seconds,
+            |event| async move { sender.handle(event).await },
+        )
+        .await
+    }
+
+    /// One scheduler tick at the clock's time, then the send queue to the
+    /// sender until it is empty: what a minute of the deployed stack does.
+    pub async fn run_minute(&self) -> Result<usize, DevstackError> {
+        self.scheduler
+            .tick(self.clock.now())
+            .await
+            .map_err(|e| DevstackError::Template(format!("the scheduler tick failed: {e}")))?;
+        let mut handled = 0;
+        loop {
+            let delivery = self
+                .deliver_to_sender(0, 0)
+                .await
+                .map_err(|e| DevstackError::Template(format!("the send queue: {e}")))?;
+            if delivery.received == 0 {
+                return Ok(handled);
+            }
+            handled += delivery.received;
+        }
     }
 
     /// One delivery round of a queue to the ingest function (see `sqs_driver`).

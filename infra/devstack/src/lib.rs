@@ -2,6 +2,7 @@
 //! virtualenv) on loopback, provisioned from template.yaml itself, and the
 //! helpers the devstack binary and the integration tests share.
 
+pub mod dev_routes;
 pub mod emulator;
 pub mod functions;
 pub mod provision;
@@ -13,7 +14,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use std::path::PathBuf;
 
 pub use emulator::Emulator;
-pub use functions::{LocalFunctions, QueueTrigger};
+pub use functions::{LocalFunctions, QueueTrigger, Wiring};
 pub use provision::{LocalStack, provision};
 pub use template::Template;
 

@@ -7,7 +7,10 @@ use cc_domain::api_key::OperatorKey;
 use cc_domain::ids::TenantId;
 use cc_domain::ports::TenantStore;
 use cc_domain::tenant::NewTenant;
-use devstack::{Emulator, LocalFunctions, Template};
+use cc_domain::unsubscribe::LinkSigner;
+use cc_domain::clock::{Clock, OffsetClock};
+use devstack::{Emulator, LocalFunctions, Template, Wiring};
+use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -21,6 +24,9 @@ struct DevState {
     #[serde(default)]
     data_version: u32,
     operator_key: String,
+    /// Signs unsubscribe links; kept so links in mail sent earlier still work.
+    #[serde(default = "LinkSigner::generate_key")]
+    link_key: String,
     demo_tenant_id: Option<String>,
     demo_admin_key: Option<String>,
 }
@@ -61,6 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut state = load_state(&state_path).unwrap_or(DevState {
         data_version: DATA_VERSION,
         operator_key: OperatorKey::generate_secret(),
+        link_key: LinkSigner::generate_key(),
         demo_tenant_id: None,
         demo_admin_key: None,
     });
@@ -96,7 +103,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => state.operator_key.clone(),
     };
 
-    let functions = LocalFunctions::wire(&config, &template, &stack, &operator_key)?;
+    let link_key = match std::env::var("LINK_SIGNING_KEY") {
+        Ok(key) if !key.trim().is_empty() => key,
+        _ => state.link_key.clone(),
+    };
+
+    let clock = OffsetClock::new();
+    let base = format!("http://127.0.0.1:{api_port}");
+    let wiring = Wiring {
+        operator_key: operator_key.clone(),
+        link_key,
+        public_url: base.clone(),
+        clock: Arc::new(clock.clone()),
+    };
+    let functions = LocalFunctions::wire(&config, &template, &stack, &wiring)?;
     let store = functions.store.clone();
     // The emulator does not trigger functions: deliver each of ingest's queues to it here.
     let mut delivery_loops = Vec::new();
@@ -139,22 +159,51 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     save_state(&state_path, &state)?;
     let demo_key = state.demo_admin_key.clone().unwrap_or_default();
 
-    // EventBridge Scheduler's one-minute tick, locally.
-    let scheduler = functions.scheduler.clone();
-    let tick_loop = tokio::spawn(async move {
-        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            every_minute.tick().await;
-            if let Err(err) = scheduler.tick(chrono::Utc::now()).await {
-                tracing::warn!(error = %err, "scheduler tick failed; the next one retries");
+    // The send queue to the sender, as its SQS trigger would.
+    {
+        let functions = functions.clone();
+        delivery_loops.push(tokio::spawn(async move {
+            loop {
+                match functions.deliver_to_sender(1, 60).await {
+                    Ok(delivery) if delivery.received > 0 => continue,
+                    Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not receive send jobs; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    }
+                }
             }
-        }
-    });
-    let router = api::router(functions.api.clone());
+        }));
+    }
+
+    // EventBridge Scheduler's one-minute tick, locally, on the devstack's clock.
+    let ticking = Arc::new(tokio::sync::Mutex::new(()));
+    let tick_loop = {
+        let scheduler = functions.scheduler.clone();
+        let clock = clock.clone();
+        let ticking = ticking.clone();
+        tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                let _ticking = ticking.lock().await;
+                if let Err(err) = scheduler.tick(clock.now()).await {
+                    tracing::warn!(error = %err, "scheduler tick failed; the next one retries");
+                }
+            }
+        })
+    };
+    let dev = devstack::dev_routes::DevControls {
+        functions: functions.clone(),
+        clock: clock.clone(),
+        emulator_endpoint: emulator.endpoint().to_string(),
+        ticking,
+        http: reqwest::Client::new(),
+    };
+    let router = api::router(functions.api.clone()).merge(devstack::dev_routes::dev_routes(dev));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{api_port} ({e}); set PORT to another port"))?;
-    let base = format!("http://127.0.0.1:{api_port}");
     println!(
         r#"
 Customer Center is running at {base}  (emulator: {emulator}, state: .devstack/)

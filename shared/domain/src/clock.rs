@@ -45,3 +45,30 @@ impl Clock for ManualClock {
         *self.0.lock().expect("the clock lock is never poisoned")
     }
 }
+
+/// The system clock moved forward by a settable offset: the devstack's clock,
+/// which `POST /dev/clock/advance` fast-forwards while time keeps running.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock(Arc<Mutex<TimeDelta>>);
+
+impl OffsetClock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn advance(&self, by: TimeDelta) -> DateTime<Utc> {
+        let mut offset = self.0.lock().expect("the clock lock is never poisoned");
+        *offset += by.max(TimeDelta::zero());
+        Utc::now() + *offset
+    }
+
+    pub fn offset(&self) -> TimeDelta {
+        *self.0.lock().expect("the clock lock is never poisoned")
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset()
+    }
+}

@@ -27,7 +27,9 @@ pub mod ports;
 pub mod schedule;
 pub mod scoring;
 pub mod sequence;
+pub mod suppression;
 pub mod template;
 pub mod tenant;
+pub mod unsubscribe;
 
 pub use error::{DomainError, FieldError, StoreError};

@@ -18,6 +18,7 @@ use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
 use crate::page::{Page, PageRequest};
 use crate::ports::*;
+use crate::suppression::{Suppression, SuppressionTarget};
 use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
@@ -45,6 +46,8 @@ struct State {
     template_versions: BTreeMap<(TenantId, TemplateId, u32), TemplateVersion>,
     emails: BTreeMap<(TenantId, LeadId, u32), OutboundEmail>,
     bookings: HashMap<(TenantId, MailboxId), MailboxBookings>,
+    /// Keyed like the DynamoDB items (`A#<address>` / `D#<domain>`), so listings come out in the same order.
+    suppressions: BTreeMap<(TenantId, String), Suppression>,
 }
 
 #[derive(Default)]
@@ -809,6 +812,53 @@ impl TemplateStore for MemoryStore {
 
     async fn delete_template(&self, tenant: TenantId, id: TemplateId) -> Result<bool, StoreError> {
         Ok(self.with(|s| s.templates.remove(&(tenant, id)).is_some()))
+    }
+}
+
+fn suppression_key(target: &SuppressionTarget) -> String {
+    match target {
+        SuppressionTarget::Address(_) => format!("A#{}", target.key()),
+        SuppressionTarget::Domain(_) => format!("D#{}", target.key()),
+    }
+}
+
+#[async_trait]
+impl SuppressionStore for MemoryStore {
+    async fn add_suppression(&self, entry: &Suppression) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.suppressions
+                .insert((entry.tenant_id, suppression_key(&entry.target)), entry.clone())
+        });
+        Ok(())
+    }
+
+    async fn remove_suppression(&self, tenant: TenantId, target: &SuppressionTarget) -> Result<bool, StoreError> {
+        Ok(self.with(|s| s.suppressions.remove(&(tenant, suppression_key(target))).is_some()))
+    }
+
+    async fn list_suppressions(
+        &self,
+        tenant: TenantId,
+        request: &PageRequest,
+    ) -> Result<Page<Suppression>, StoreError> {
+        let items = self.with(|s| {
+            s.suppressions
+                .iter()
+                .filter(|((t, _), _)| *t == tenant)
+                .map(|((_, key), e)| (key.clone(), e.clone()))
+                .collect()
+        });
+        page(tenant, "suppressions", items, request)
+    }
+
+    async fn suppressed(&self, tenant: TenantId, address: &EmailAddress) -> Result<Option<Suppression>, StoreError> {
+        Ok(self.with(|s| {
+            let own = SuppressionTarget::Address(address.clone());
+            let domain = EmailDomain::parse(address.domain()).ok().map(SuppressionTarget::Domain);
+            std::iter::once(own)
+                .chain(domain)
+                .find_map(|target| s.suppressions.get(&(tenant, suppression_key(&target))).cloned())
+        }))
     }
 }
 

@@ -16,6 +16,7 @@ use crate::lead_source::LeadSource;
 use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
 use crate::page::{Page, PageRequest};
+use crate::suppression::{Suppression, SuppressionTarget};
 use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
@@ -426,6 +427,19 @@ pub trait UnsubscribeLinks: Send + Sync {
     fn url(&self, tenant: TenantId, lead: LeadId, email: EmailId) -> String;
 }
 
+#[async_trait]
+pub trait SuppressionStore: Send + Sync {
+    /// Stores an entry; one for the same target (same tenant) is replaced.
+    async fn add_suppression(&self, entry: &Suppression) -> Result<(), StoreError>;
+    /// `false` when the tenant had no entry for this target.
+    async fn remove_suppression(&self, tenant: TenantId, target: &SuppressionTarget) -> Result<bool, StoreError>;
+    /// Address entries (by address), then domain entries (by domain).
+    async fn list_suppressions(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Suppression>, StoreError>;
+    /// The entry that blocks `address`: its own, else its domain's. Reads the
+    /// two possible entries by key, never the whole list.
+    async fn suppressed(&self, tenant: TenantId, address: &EmailAddress) -> Result<Option<Suppression>, StoreError>;
+}
+
 /// Everything the functions need from storage.
 pub trait Store:
     TenantStore
@@ -438,7 +452,8 @@ pub trait Store:
     + LeadSourceStore
     + MailboxStore
     + TemplateStore
-    + EmailStore
+        + EmailStore
+    + SuppressionStore
 {
 }
 
@@ -453,6 +468,7 @@ impl<T> Store for T where
         + LeadSourceStore
         + MailboxStore
         + TemplateStore
-    + EmailStore
+        + EmailStore
+        + SuppressionStore
 {
 }

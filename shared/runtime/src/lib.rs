@@ -11,6 +11,10 @@ pub enum ConfigError {
     OperatorSecret(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the operator key secret is empty")]
     EmptyOperatorSecret,
+    #[error("could not read the secret named by {0} from Secrets Manager")]
+    Secret(&'static str, #[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the secret named by {0} is empty")]
+    EmptySecret(&'static str),
 }
 
 pub fn required_env(name: &'static str) -> Result<String, ConfigError> {
@@ -72,6 +76,32 @@ pub async fn operator_key(config: &SdkConfig) -> Result<String, ConfigError> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .ok_or(ConfigError::EmptyOperatorSecret)
+}
+
+/// A secret string: the environment variable `local` when set (local stacks),
+/// otherwise the Secrets Manager secret whose ARN is in `arn_variable`.
+/// Read once per cold start, so the secret never sits in the function's configuration.
+pub async fn secret(
+    config: &SdkConfig,
+    local: &'static str,
+    arn_variable: &'static str,
+) -> Result<String, ConfigError> {
+    if let Ok(value) = required_env(local) {
+        return Ok(value);
+    }
+    let arn = required_env(arn_variable)?;
+    let secret = aws_sdk_secretsmanager::Client::new(config)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| ConfigError::Secret(arn_variable, Box::new(e)))?;
+    secret
+        .secret_string()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or(ConfigError::EmptySecret(arn_variable))
 }
 
 /// Formats an error with all its causes (`outer: cause: root`), for logs.

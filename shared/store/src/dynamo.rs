@@ -35,6 +35,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
+#[path = "suppressions.rs"]
+mod suppressions;
+
 type Item = HashMap<String, AttributeValue>;
 
 const KEYS_PER_BATCH_GET: usize = 100;

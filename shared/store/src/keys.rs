@@ -10,6 +10,7 @@ use cc_domain::ids::{
     ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
 };
 use cc_domain::lead::LeadStatus;
+use cc_domain::suppression::SuppressionTarget;
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -258,6 +259,26 @@ pub fn template_version(tenant: TenantId, id: TemplateId, version: u32) -> Key {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Suppression list
+// ---------------------------------------------------------------------------
+
+pub const SUPPRESSION_PREFIX: &str = "SUPP#";
+
+/// An entry of a tenant's suppression list, in its tenant's own partition,
+/// keyed by what it blocks, so adding the same target again overwrites it and
+/// "is this address suppressed?" is two GetItems (address, domain), not a Query.
+pub fn suppression(tenant: TenantId, target: &SuppressionTarget) -> Key {
+    let kind = match target {
+        SuppressionTarget::Address(_) => "A",
+        SuppressionTarget::Domain(_) => "D",
+    };
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("{SUPPRESSION_PREFIX}{kind}#{}", target.key()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +307,7 @@ mod tests {
             mailbox_email(t, &email).pk,
             template(t, TemplateId::generate()).pk,
             template_version(t, TemplateId::generate(), 3).pk,
+            suppression(t, &SuppressionTarget::Address(email.clone())).pk,
         ] {
             assert!(pk.starts_with(&prefix), "{pk}");
         }
@@ -303,6 +325,16 @@ mod tests {
         let id = TemplateId::generate();
         assert!(template_version(t, id, 9).sk < template_version(t, id, 10).sk);
         assert_eq!(template_version(t, id, 12).sk, "V#0000000012");
+    }
+
+    #[test]
+    fn suppressions_are_keyed_by_their_target() {
+        let t = TenantId::generate();
+        let address = suppression(t, &SuppressionTarget::parse("Ann@Acme.com").unwrap());
+        assert_eq!(address.sk, "SUPP#A#ann@acme.com");
+        let domain = suppression(t, &SuppressionTarget::parse("Acme.com").unwrap());
+        assert_eq!(domain.sk, "SUPP#D#acme.com");
+        assert_eq!(address.pk, tenant_items(t));
     }
 }
 

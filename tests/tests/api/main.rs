@@ -12,6 +12,7 @@ mod meta;
 mod organizations;
 mod provisioning;
 mod sheets;
+mod suppressions;
 mod templates;
 mod tenants;
 mod uploads;

@@ -5,6 +5,7 @@ mod lead_sources;
 mod leads;
 mod mailboxes;
 mod organizations;
+mod suppressions;
 mod templates;
 mod tenants;
 
@@ -25,6 +26,7 @@ pub use lead_sources::*;
 pub use leads::*;
 pub use mailboxes::*;
 pub use organizations::*;
+pub use suppressions::*;
 pub use templates::*;
 pub use tenants::*;
 
@@ -41,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(lead_sources::routes())
         .merge(mailboxes::routes())
         .merge(templates::routes())
+        .merge(suppressions::routes())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -196,8 +196,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .interceptor(CountRequests(counters.clone()))
             .build(),
     );
-    let operator_key = cc_domain::api_key::OperatorKey::generate_secret();
-    let functions = LocalFunctions::wire_with(&config, dynamodb.clone(), &template, &stack, &operator_key)?;
+    let wiring = devstack::Wiring {
+        operator_key: cc_domain::api_key::OperatorKey::generate_secret(),
+        link_key: cc_domain::unsubscribe::LinkSigner::generate_key(),
+        public_url: "http://127.0.0.1:3000".into(),
+        clock: std::sync::Arc::new(cc_domain::clock::SystemClock),
+    };
+    let functions = LocalFunctions::wire_with(&config, dynamodb.clone(), &template, &stack, &wiring)?;
     let table = stack.table("MainTable").ok_or("no MainTable")?.to_string();
 
     let file = csv_file(rows);
@@ -216,7 +221,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &http,
         reqwest::Method::POST,
         format!("{base}/v1/tenants"),
-        &operator_key,
+        &wiring.operator_key,
         json!({"name": "Bench"}),
     )
     .await;

@@ -12,6 +12,7 @@ pub mod sending;
 pub mod mailboxes;
 pub mod organizations;
 pub mod sheets;
+pub mod suppressions;
 pub mod templates;
 pub mod tenants;
 #[cfg(test)]

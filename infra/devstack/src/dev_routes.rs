@@ -1,0 +1,209 @@
+//! The devstack's own controls under `/dev`, served beside the API on the
+//! local port only (they are not part of the api function, so they can never
+//! be deployed):
+//!
+//! - `POST /dev/clock/advance` `{"seconds": N}` moves the functions' clock
+//!   forward and runs every scheduler tick that falls due on the way, with the
+//!   sends they queue, so a week-long sequence plays out in seconds;
+//! - `GET /dev/outbox` lists what the emulator's SES accepted, newest first.
+
+use crate::LocalFunctions;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cc_domain::clock::{Clock, OffsetClock};
+use cc_domain::operations::sending::{self, Delays};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The longest single advance: a year.
+const MAX_ADVANCE_SECONDS: i64 = 366 * 24 * 3600;
+/// Ticks one advance may run before it stops (and says so).
+const MAX_TICKS: usize = 20_000;
+
+#[derive(Clone)]
+pub struct DevControls {
+    pub functions: LocalFunctions,
+    pub clock: OffsetClock,
+    pub emulator_endpoint: String,
+    /// Held by every tick, so the real-time loop and an advance never overlap.
+    pub ticking: Arc<tokio::sync::Mutex<()>>,
+    pub http: reqwest::Client,
+}
+
+pub fn dev_routes(controls: DevControls) -> Router {
+    Router::new()
+        .route("/dev/clock/advance", post(advance))
+        .route("/dev/clock", get(clock))
+        .route("/dev/outbox", get(outbox))
+        .with_state(controls)
+}
+
+fn problem(status: StatusCode, detail: impl Into<String>, field: Option<&str>) -> Response {
+    let mut body = json!({
+        "type": "/problems/dev",
+        "title": "The devstack control failed",
+        "status": status.as_u16(),
+        "detail": detail.into(),
+    });
+    if let Some(field) = field {
+        body["errors"] = json!([{"field": field, "message": body["detail"].clone()}]);
+    }
+    (status, [("content-type", "application/problem+json")], body.to_string()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: i64,
+}
+
+#[derive(Serialize)]
+struct Advanced {
+    now: DateTime<Utc>,
+    offset_seconds: i64,
+    ticks: usize,
+    sends_handled: usize,
+}
+
+async fn clock(State(dev): State<DevControls>) -> Json<Value> {
+    Json(json!({"now": dev.clock.now(), "offset_seconds": dev.clock.offset().num_seconds()}))
+}
+
+/// Jumps from due time to due time (the earliest email in the due index),
+/// running a tick and the send queue at each, then to the target.
+async fn advance(State(dev): State<DevControls>, body: axum::body::Bytes) -> Response {
+    let input: Advance = match serde_json::from_slice(&body) {
+        Ok(input) => input,
+        Err(err) => return problem(StatusCode::UNPROCESSABLE_ENTITY, err.to_string(), Some("/seconds")),
+    };
+    if !(0..=MAX_ADVANCE_SECONDS).contains(&input.seconds) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("seconds must be 0–{MAX_ADVANCE_SECONDS}"),
+            Some("/seconds"),
+        );
+    }
+    let _ticking = dev.ticking.lock().await;
+    let target = dev.clock.now() + TimeDelta::seconds(input.seconds);
+    // Sends go as soon as a tick queues them: real seconds are not the clock's seconds here.
+    let mut scheduler = dev.functions.scheduler.clone();
+    scheduler.delays = Delays::None;
+    let mut ticks = 0;
+    let mut sends = 0;
+    loop {
+        let now = dev.clock.now();
+        let next = match sending::earliest_due(dev.functions.store.as_ref()).await {
+            Ok(next) => next,
+            Err(err) => return problem(StatusCode::INTERNAL_SERVER_ERROR, err.to_string(), None),
+        };
+        let Some(due) = next.filter(|due| *due <= target) else { break };
+        if ticks >= MAX_TICKS {
+            break;
+        }
+        // A tick hands out what falls due within its coming minute.
+        let at = due - sending::LOOKAHEAD + TimeDelta::seconds(1);
+        if at > now {
+            dev.clock.advance(at - now);
+        }
+        match run_minute(&dev, &scheduler).await {
+            Ok(handled) => sends += handled,
+            Err(err) => return problem(StatusCode::INTERNAL_SERVER_ERROR, err, None),
+        }
+        ticks += 1;
+    }
+    let now = dev.clock.now();
+    if target > now {
+        dev.clock.advance(target - now);
+    }
+    match run_minute(&dev, &scheduler).await {
+        Ok(handled) => sends += handled,
+        Err(err) => return problem(StatusCode::INTERNAL_SERVER_ERROR, err, None),
+    }
+    Json(Advanced {
+        now: dev.clock.now(),
+        offset_seconds: dev.clock.offset().num_seconds(),
+        ticks: ticks + 1,
+        sends_handled: sends,
+    })
+    .into_response()
+}
+
+async fn run_minute(dev: &DevControls, scheduler: &scheduler::Scheduler) -> Result<usize, String> {
+    scheduler
+        .tick(dev.clock.now())
+        .await
+        .map_err(|e| format!("the scheduler tick failed: {e}"))?;
+    let mut handled = 0;
+    loop {
+        let delivery = dev
+            .functions
+            .deliver_to_sender(0, 0)
+            .await
+            .map_err(|e| format!("the send queue: {e}"))?;
+        if delivery.received == 0 {
+            return Ok(handled);
+        }
+        handled += delivery.received;
+    }
+}
+
+#[derive(Serialize)]
+pub struct OutboxItem {
+    pub id: String,
+    pub source: String,
+    pub destinations: Vec<String>,
+    /// From the message's Date header (the emulator keeps no time).
+    pub sent_at: Option<DateTime<Utc>>,
+    pub raw: String,
+}
+
+/// The messages the emulator's SES accepted, newest first.
+pub async fn read_outbox(http: &reqwest::Client, emulator: &str) -> Result<Vec<OutboxItem>, String> {
+    let data: Value = http
+        .get(format!("{emulator}/moto-api/data.json"))
+        .send()
+        .await
+        .map_err(|e| format!("the emulator: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("the emulator's data: {e}"))?;
+    let messages = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+    let mut items: Vec<OutboxItem> = messages
+        .into_iter()
+        .map(|m| {
+            let raw = m["raw_data"].as_str().unwrap_or_default().to_string();
+            OutboxItem {
+                id: m["id"].as_str().unwrap_or_default().to_string(),
+                source: m["source"].as_str().unwrap_or_default().to_string(),
+                destinations: m["destinations"]
+                    .as_array()
+                    .map(|d| d.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .unwrap_or_default(),
+                sent_at: date_header(&raw),
+                raw,
+            }
+        })
+        .collect();
+    items.reverse();
+    Ok(items)
+}
+
+fn date_header(raw: &str) -> Option<DateTime<Utc>> {
+    raw.lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| line.strip_prefix("Date:").or_else(|| line.strip_prefix("date:")))
+        .and_then(|value| DateTime::parse_from_rfc2822(value.trim()).ok())
+        .map(|at| at.to_utc())
+}
+
+async fn outbox(State(dev): State<DevControls>) -> Response {
+    match read_outbox(&dev.http, &dev.emulator_endpoint).await {
+        Ok(items) => Json(json!({ "items": items })).into_response(),
+        Err(err) => problem(StatusCode::BAD_GATEWAY, err, None),
+    }
+}
