@@ -299,6 +299,33 @@ impl TestApp {
         self.call(Method::PATCH, path, Some(key), Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> Answer {
+        self.call(Method::PUT, path, Some(key), Some(body)).await
+    }
+
+    /// One minute of the deployed stack at the clock's time: a scheduler tick,
+    /// then the send queue to the sender until it is empty. The sends handled.
+    pub async fn run_minute(&self) -> usize {
+        self.functions.run_minute().await.expect("the tick and the sends run")
+    }
+
+    /// Sets the clock and runs that minute.
+    pub async fn run_at(&self, at: chrono::DateTime<chrono::Utc>) -> usize {
+        self.clock.set(at);
+        self.run_minute().await
+    }
+
+    /// What the emulator's SES accepted from `source`, oldest first (the
+    /// emulator's SES is shared by every test: each uses its own sender).
+    pub async fn sent_from(&self, source: &str) -> Vec<devstack::dev_routes::OutboxItem> {
+        let mut items = devstack::dev_routes::read_outbox(&self.client, &emulator_endpoint())
+            .await
+            .expect("the outbox reads");
+        items.retain(|m| m.source.eq_ignore_ascii_case(source));
+        items.reverse();
+        items
+    }
+
     pub async fn delete(&self, path: &str, key: &str) -> Answer {
         self.call(Method::DELETE, path, Some(key), None).await
     }

@@ -180,10 +180,7 @@ pub async fn read_outbox(http: &reqwest::Client, emulator: &str) -> Result<Vec<O
             OutboxItem {
                 id: m["id"].as_str().unwrap_or_default().to_string(),
                 source: m["source"].as_str().unwrap_or_default().to_string(),
-                destinations: m["destinations"]
-                    .as_array()
-                    .map(|d| d.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                    .unwrap_or_default(),
+                destinations: bare_addresses(&m["destinations"]),
                 sent_at: date_header(&raw),
                 raw,
             }
@@ -191,6 +188,23 @@ pub async fn read_outbox(http: &reqwest::Client, emulator: &str) -> Result<Vec<O
         .collect();
     items.reverse();
     Ok(items)
+}
+
+/// The emulator adds the To header's entries (`Name <address>`) to the
+/// addresses SES was given; SES itself sends to the given ones only.
+fn bare_addresses(value: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for entry in value.as_array().into_iter().flatten().filter_map(Value::as_str) {
+        let address = match (entry.rfind('<'), entry.rfind('>')) {
+            (Some(open), Some(close)) if open < close => &entry[open + 1..close],
+            _ => entry,
+        };
+        let address = address.trim().to_string();
+        if !out.iter().any(|a| a.eq_ignore_ascii_case(&address)) {
+            out.push(address);
+        }
+    }
+    out
 }
 
 fn date_header(raw: &str) -> Option<DateTime<Utc>> {

@@ -16,3 +16,4 @@ mod suppressions;
 mod templates;
 mod tenants;
 mod uploads;
+mod sending;

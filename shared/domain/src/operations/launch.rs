@@ -217,7 +217,10 @@ async fn sending_mailboxes(
             Some(mailbox) if mailbox.can_send() => mailboxes.push(mailbox),
             Some(mailbox) => problems.push(FieldError::new(
                 format!("/settings/mailbox_ids/{index}"),
-                format!("the mailbox is {}; only a verified mailbox can send", mailbox.status),
+                format!(
+                    "the mailbox is {}; only a verified mailbox can send (GET /v1/mailboxes/{} asks SES again)",
+                    mailbox.status, mailbox.id
+                ),
             )),
             None => problems.push(FieldError::new(
                 format!("/settings/mailbox_ids/{index}"),

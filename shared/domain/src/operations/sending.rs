@@ -225,6 +225,10 @@ pub async fn send_email(
         let reason = format!("the lead is {}", lead.status);
         return stop(store, email, status, &reason, now).await;
     }
+    if let Some(entry) = store.suppressed(tenant, &lead.email).await? {
+        let reason = format!("the address is on the suppression list ({:?})", entry.reason).to_lowercase();
+        return stop(store, email, EmailStatus::Suppressed, &reason, now).await;
+    }
     let Some(step) = campaign.sequence.get(email.step as usize - 1) else {
         return stop(store, email, EmailStatus::Cancelled, "the sequence no longer has this step", now).await;
     };
