@@ -5,9 +5,9 @@
 
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
+use cc_domain::clock::ManualClock;
 use cc_domain::unsubscribe::LinkSigner;
 use cc_store::DynamoStore;
-use cc_domain::clock::ManualClock;
 use devstack::{Emulator, LocalFunctions, LocalStack, Template, Wiring};
 use rand::Rng;
 use reqwest::{Method, StatusCode};

@@ -38,7 +38,11 @@ impl Scheduler {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, DomainError> {
         let dispatched = sending::dispatch_due(self.store.as_ref(), self.send_queue.as_ref(), now, self.delays).await?;
         if dispatched.enqueued > 0 {
-            tracing::info!(enqueued = dispatched.enqueued, skipped = dispatched.skipped, "due sends queued");
+            tracing::info!(
+                enqueued = dispatched.enqueued,
+                skipped = dispatched.skipped,
+                "due sends queued"
+            );
         }
         let polled = sheets::poll_due(
             self.store.as_ref(),

@@ -1,7 +1,7 @@
 //! Lambda entry point of the scheduler function.
 
-use cc_store::{DynamoStore, SqsQueue};
 use cc_domain::operations::sending::Delays;
+use cc_store::{DynamoStore, SqsQueue};
 use lambda_runtime::{LambdaEvent, service_fn};
 use scheduler::{HttpSheetFetcher, Scheduler};
 use std::sync::Arc;

@@ -27,9 +27,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .ok()
             .map(|url| SqsQueue::new(aws_sdk_sqs::Client::new(&config), url)),
     };
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<aws_lambda_events::sqs::SqsEvent>| {
-        let sender = sender.clone();
-        async move { Ok::<_, lambda_runtime::Error>(sender.handle(event.payload).await) }
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<aws_lambda_events::sqs::SqsEvent>| {
+            let sender = sender.clone();
+            async move { Ok::<_, lambda_runtime::Error>(sender.handle(event.payload).await) }
+        },
+    ))
     .await
 }

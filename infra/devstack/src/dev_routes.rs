@@ -101,7 +101,9 @@ async fn advance(State(dev): State<DevControls>, body: axum::body::Bytes) -> Res
             Ok(next) => next,
             Err(err) => return problem(StatusCode::INTERNAL_SERVER_ERROR, err.to_string(), None),
         };
-        let Some(due) = next.filter(|due| *due <= target) else { break };
+        let Some(due) = next.filter(|due| *due <= target) else {
+            break;
+        };
         if ticks >= MAX_TICKS {
             break;
         }

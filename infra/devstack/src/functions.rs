@@ -6,9 +6,9 @@ use crate::{DevstackError, LocalStack, Template};
 use api::AppState;
 use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
-use cc_domain::unsubscribe::LinkSigner;
 use cc_domain::clock::Clock;
 use cc_domain::operations::sending::Delays;
+use cc_domain::unsubscribe::LinkSigner;
 use cc_domain::unsubscribe::SignedLinks;
 use cc_store::{DynamoStore, S3Files, SesIdentities, SesMailer, SqsQueue};
 use std::collections::BTreeMap;
@@ -141,9 +141,14 @@ impl LocalFunctions {
             store: store.clone(),
             mailer: Arc::new(SesMailer::new(config)),
             links: Arc::new(SignedLinks::new(link_signer, &wiring.public_url)),
-            configuration_set: environment.get("SES_CONFIGURATION_SET").cloned().filter(|s| !s.is_empty()),
+            configuration_set: environment
+                .get("SES_CONFIGURATION_SET")
+                .cloned()
+                .filter(|s| !s.is_empty()),
             clock: wiring.clock.clone(),
-            dead_letters: environment.get("SEND_DLQ_URL").map(|url| SqsQueue::new(sqs.clone(), url)),
+            dead_letters: environment
+                .get("SEND_DLQ_URL")
+                .map(|url| SqsQueue::new(sqs.clone(), url)),
         };
         let send_trigger = {
             let missing = || DevstackError::Template("SendQueue was not provisioned".into());

@@ -4,15 +4,15 @@
 //! State lives in .devstack/ and survives restarts (`make dev-reset` clears it).
 
 use cc_domain::api_key::OperatorKey;
+use cc_domain::clock::{Clock, OffsetClock};
 use cc_domain::ids::TenantId;
 use cc_domain::ports::TenantStore;
 use cc_domain::tenant::NewTenant;
 use cc_domain::unsubscribe::LinkSigner;
-use cc_domain::clock::{Clock, OffsetClock};
 use devstack::{Emulator, LocalFunctions, Template, Wiring};
-use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Bumped when stored items change shape (2: lead ids derived from addresses).
 const DATA_VERSION: u32 = 2;

@@ -7,7 +7,6 @@ use crate::activity::Activity;
 use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
-use crate::outbound::{OutboundEmail, SendJob};
 use crate::ids::{
     ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
 };
@@ -16,6 +15,7 @@ use crate::lead::{Lead, LeadStatus};
 use crate::lead_source::LeadSource;
 use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
+use crate::outbound::{OutboundEmail, SendJob};
 use crate::page::{Page, PageRequest};
 use crate::ports::*;
 use crate::suppression::{Suppression, SuppressionTarget};
@@ -947,7 +947,12 @@ impl EmailStore for MemoryStore {
         }))
     }
 
-    async fn get_email(&self, tenant: TenantId, lead: LeadId, id: EmailId) -> Result<Option<OutboundEmail>, StoreError> {
+    async fn get_email(
+        &self,
+        tenant: TenantId,
+        lead: LeadId,
+        id: EmailId,
+    ) -> Result<Option<OutboundEmail>, StoreError> {
         Ok(self.with(|s| {
             s.emails
                 .range((tenant, lead, 0)..=(tenant, lead, u32::MAX))

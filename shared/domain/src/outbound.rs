@@ -189,8 +189,10 @@ impl OutboundEmail {
     /// When the due index offers it to a scheduler: never while held or
     /// sending; while leased, not before the lease ends.
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
-        (self.status == EmailStatus::Scheduled && !self.held)
-            .then(|| self.lease_until.map_or(self.scheduled_at, |lease| lease.max(self.scheduled_at)))
+        (self.status == EmailStatus::Scheduled && !self.held).then(|| {
+            self.lease_until
+                .map_or(self.scheduled_at, |lease| lease.max(self.scheduled_at))
+        })
     }
 
     fn illegal(&self, action: &str) -> DomainError {
@@ -228,7 +230,12 @@ impl OutboundEmail {
     }
 
     /// Gives a claim back (nothing was sent): due again at `at`.
-    pub fn release(&mut self, at: DateTime<Utc>, reason: Option<String>, now: DateTime<Utc>) -> Result<(), DomainError> {
+    pub fn release(
+        &mut self,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
         if self.status != EmailStatus::Sending {
             return Err(self.illegal("be released"));
         }

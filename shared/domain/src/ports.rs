@@ -15,12 +15,12 @@ use crate::lead::{Lead, LeadStatus};
 use crate::lead_source::LeadSource;
 use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
+use crate::outbound::{OutboundEmail, SendJob};
 use crate::page::{Page, PageRequest};
 use crate::suppression::{Suppression, SuppressionTarget};
 use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
-use crate::outbound::{OutboundEmail, SendJob};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
@@ -344,7 +344,8 @@ pub trait EmailStore: Send + Sync {
     /// Stores planned emails unless one with the same id exists (a plan that
     /// ran before). Returns, in input order, whether each was stored.
     async fn schedule_emails(&self, emails: &[OutboundEmail]) -> Result<Vec<bool>, StoreError>;
-    async fn get_email(&self, tenant: TenantId, lead: LeadId, id: EmailId) -> Result<Option<OutboundEmail>, StoreError>;
+    async fn get_email(&self, tenant: TenantId, lead: LeadId, id: EmailId)
+    -> Result<Option<OutboundEmail>, StoreError>;
     /// Replaces the email if its stored version is still `expected_version`,
     /// else [`StoreError::VersionConflict`]: the claim that makes a send happen once.
     async fn save_email(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError>;
@@ -376,8 +377,13 @@ pub trait EmailStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Counts one send on the mailbox's `day` unless `cap` sends were counted
     /// already; `false` when the day is full.
-    async fn count_send(&self, tenant: TenantId, mailbox: MailboxId, day: NaiveDate, cap: u32)
-    -> Result<bool, StoreError>;
+    async fn count_send(
+        &self,
+        tenant: TenantId,
+        mailbox: MailboxId,
+        day: NaiveDate,
+        cap: u32,
+    ) -> Result<bool, StoreError>;
     /// Takes back a counted send that did not happen.
     async fn uncount_send(&self, tenant: TenantId, mailbox: MailboxId, day: NaiveDate) -> Result<(), StoreError>;
 }
@@ -452,7 +458,7 @@ pub trait Store:
     + LeadSourceStore
     + MailboxStore
     + TemplateStore
-        + EmailStore
+    + EmailStore
     + SuppressionStore
 {
 }

@@ -66,7 +66,10 @@ pub fn check_sequence(input: SequenceInput) -> Result<Vec<SequenceStep>, Vec<Fie
             problems.add(&format!("{base}/same_thread"), "the first step starts the thread");
         }
         if step.variants.is_empty() || step.variants.len() > MAX_VARIANTS {
-            problems.add(&format!("{base}/variants"), format!("a step has 1–{MAX_VARIANTS} variants"));
+            problems.add(
+                &format!("{base}/variants"),
+                format!("a step has 1–{MAX_VARIANTS} variants"),
+            );
         }
         for (v, variant) in step.variants.iter().enumerate() {
             if variant.weight == 0 || variant.weight > MAX_WEIGHT {
@@ -192,7 +195,10 @@ impl SendingSettings {
             }
         }
         if let Some(value) = present("postal_address") {
-            match value.as_str().map(|s| input::optional_text(Some(s.to_string()), MAX_POSTAL_ADDRESS)) {
+            match value
+                .as_str()
+                .map(|s| input::optional_text(Some(s.to_string()), MAX_POSTAL_ADDRESS))
+            {
                 Some(Ok(text)) => out.postal_address = text,
                 Some(Err(message)) => problems.add("postal_address", message),
                 None => problems.add("postal_address", "must be text"),
@@ -262,7 +268,11 @@ mod tests {
         let fields: Vec<_> = check_sequence(bad).unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["/steps/0/delay_days", "/steps/0/same_thread", "/steps/0/variants/0/weight"]
+            [
+                "/steps/0/delay_days",
+                "/steps/0/same_thread",
+                "/steps/0/variants/0/weight"
+            ]
         );
         assert!(check_sequence(SequenceInput { steps: vec![] }).is_err());
     }

@@ -50,7 +50,8 @@ impl SqsQueue {
                 bytes += bodies[end].0.len();
                 end += 1;
             }
-            let mut pending: Vec<(String, &(String, u32))> = (start..end).map(|i| (i.to_string(), &bodies[i])).collect();
+            let mut pending: Vec<(String, &(String, u32))> =
+                (start..end).map(|i| (i.to_string(), &bodies[i])).collect();
             for attempt in 0..2 {
                 let entries = pending
                     .iter()

@@ -6,15 +6,15 @@
 
 use async_trait::async_trait;
 use aws_sdk_ses::Client;
+use aws_sdk_ses::config::http::HttpResponse;
 use aws_sdk_ses::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ses::operation::send_raw_email::SendRawEmailError;
+use aws_sdk_ses::primitives::Blob;
 use aws_sdk_ses::types::VerificationStatus;
+use aws_sdk_ses::types::{MessageTag, RawMessage};
 use cc_domain::StoreError;
 use cc_domain::email::EmailAddress;
 use cc_domain::mailbox::IdentityVerification;
-use aws_sdk_ses::config::http::HttpResponse;
-use aws_sdk_ses::operation::send_raw_email::SendRawEmailError;
-use aws_sdk_ses::primitives::Blob;
-use aws_sdk_ses::types::{MessageTag, RawMessage};
 use cc_domain::ports::{MailSender, RawSend, SendError, SenderIdentities};
 use std::collections::HashMap;
 

@@ -12,10 +12,10 @@ use cc_domain::ids::CampaignId;
 use cc_domain::operations::launch::{self, LaunchOptions, LaunchReport};
 use cc_domain::operations::{campaigns, emails};
 use cc_domain::outbound::OutboundEmail;
-use cc_domain::sequence::SequenceInput;
-use rand::SeedableRng;
 use cc_domain::page::{Page, PageRequest};
+use cc_domain::sequence::SequenceInput;
 use chrono::Utc;
+use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
@@ -208,7 +208,14 @@ pub async fn put_sequence(
     JsonBody(input): JsonBody<SequenceInput>,
 ) -> Result<Json<Campaign>, Problem> {
     Ok(Json(
-        launch::put_sequence(state.store.as_ref(), &caller, campaign_id(&id)?, input, state.clock.now()).await?,
+        launch::put_sequence(
+            state.store.as_ref(),
+            &caller,
+            campaign_id(&id)?,
+            input,
+            state.clock.now(),
+        )
+        .await?,
     ))
 }
 

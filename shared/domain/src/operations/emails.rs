@@ -23,7 +23,11 @@ pub async fn campaign_emails(
 }
 
 /// A lead's emails in step order.
-pub async fn lead_emails(store: &dyn Store, caller: &Principal, lead: LeadId) -> Result<Vec<OutboundEmail>, DomainError> {
+pub async fn lead_emails(
+    store: &dyn Store,
+    caller: &Principal,
+    lead: LeadId,
+) -> Result<Vec<OutboundEmail>, DomainError> {
     caller.require(Capability::Read)?;
     store
         .get_lead(caller.tenant_id, lead)

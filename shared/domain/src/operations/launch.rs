@@ -18,9 +18,7 @@ use crate::organization::Organization;
 use crate::outbound::{EmailStatus, OutboundEmail, PlannedEmail};
 use crate::page::PageRequest;
 use crate::ports::{MailboxBookings, Store};
-use crate::schedule::{
-    self, MailboxCapacity, NewLeadCap, PlanRules, SendRequest, Timezone, local_date, plan_sends,
-};
+use crate::schedule::{self, MailboxCapacity, NewLeadCap, PlanRules, SendRequest, Timezone, local_date, plan_sends};
 use crate::sequence::{SendingSettings, SequenceInput, check_sequence};
 use crate::template::{CompiledTemplate, SenderInfo, TemplateContext};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -46,7 +44,11 @@ pub async fn put_sequence(
     let mut missing = Vec::new();
     for (s, step) in steps.iter().enumerate() {
         for (v, variant) in step.variants.iter().enumerate() {
-            if store.get_template(caller.tenant_id, variant.template_id).await?.is_none() {
+            if store
+                .get_template(caller.tenant_id, variant.template_id)
+                .await?
+                .is_none()
+            {
                 missing.push(FieldError::new(
                     format!("/steps/{s}/variants/{v}/template_id"),
                     "no template with this id",
@@ -351,12 +353,10 @@ pub async fn launch(
 
     if options.dry_run {
         let preview_lead = match options.preview_lead {
-            Some(wanted) => Some(
-                leads
-                    .iter()
-                    .find(|l| l.id == wanted)
-                    .ok_or(DomainError::invalid("/preview_lead_id", "no lead with this id in the campaign"))?,
-            ),
+            Some(wanted) => Some(leads.iter().find(|l| l.id == wanted).ok_or(DomainError::invalid(
+                "/preview_lead_id",
+                "no lead with this id in the campaign",
+            ))?),
             None => leads.first(),
         };
         if let Some(lead) = preview_lead {
@@ -376,7 +376,10 @@ pub async fn launch(
                     });
                 }
             }
-            report.preview = Some(Preview { lead_id: lead.id, steps });
+            report.preview = Some(Preview {
+                lead_id: lead.id,
+                steps,
+            });
         }
         return Ok(Launched { campaign, report });
     }
@@ -398,7 +401,9 @@ pub async fn launch(
         if email.status != EmailStatus::Scheduled {
             continue;
         }
-        let Some(lead) = lead_by_id.get(&email.lead_id) else { continue };
+        let Some(lead) = lead_by_id.get(&email.lead_id) else {
+            continue;
+        };
         let tz = lead_timezone(lead, &settings);
         let not_before = email.scheduled_at.max(now);
         let request = if email.step == 1 {

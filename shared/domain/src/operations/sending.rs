@@ -17,9 +17,7 @@ use crate::lead::LeadStatus;
 use crate::mailbox::Mailbox;
 use crate::message::{self, OutboundMessage};
 use crate::outbound::{EmailStatus, OutboundEmail, PlannedEmail, SendJob, SentEmail};
-use crate::ports::{
-    DUE_SHARDS, MailSender, RawSend, SendError, SendQueue, Store, UnsubscribeLinks,
-};
+use crate::ports::{DUE_SHARDS, MailSender, RawSend, SendError, SendQueue, Store, UnsubscribeLinks};
 use crate::schedule::{self, SendRequest, local_date, plan_sends};
 use crate::sequence::SendingSettings;
 use crate::template::{SenderInfo, TemplateContext};
@@ -121,7 +119,9 @@ pub struct SendContext<'a> {
 /// What became of a send job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
-    Sent { ses_message_id: String },
+    Sent {
+        ses_message_id: String,
+    },
     /// Nothing to do: the email is gone, sent, being sent or stopped.
     AlreadyHandled,
     /// Kept back: the campaign is not active.
@@ -230,7 +230,14 @@ pub async fn send_email(
         return stop(store, email, EmailStatus::Suppressed, &reason, now).await;
     }
     let Some(step) = campaign.sequence.get(email.step as usize - 1) else {
-        return stop(store, email, EmailStatus::Cancelled, "the sequence no longer has this step", now).await;
+        return stop(
+            store,
+            email,
+            EmailStatus::Cancelled,
+            "the sequence no longer has this step",
+            now,
+        )
+        .await;
     };
     let Some(mailbox) = store.get_mailbox(tenant, email.mailbox_id).await? else {
         return stop(store, email, EmailStatus::Cancelled, "the mailbox was deleted", now).await;

@@ -80,9 +80,18 @@ impl EmailStore for DynamoStore {
             .collect()
     }
 
-    async fn get_email(&self, tenant: TenantId, lead: LeadId, id: EmailId) -> Result<Option<OutboundEmail>, StoreError> {
+    async fn get_email(
+        &self,
+        tenant: TenantId,
+        lead: LeadId,
+        id: EmailId,
+    ) -> Result<Option<OutboundEmail>, StoreError> {
         // Ids come from (lead, step); the step is not in the job, so read the lead's few emails.
-        Ok(self.list_lead_emails(tenant, lead).await?.into_iter().find(|e| e.id == id))
+        Ok(self
+            .list_lead_emails(tenant, lead)
+            .await?
+            .into_iter()
+            .find(|e| e.id == id))
     }
 
     async fn save_email(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError> {
