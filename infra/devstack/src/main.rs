@@ -159,12 +159,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     save_state(&state_path, &state)?;
     let demo_key = state.demo_admin_key.clone().unwrap_or_default();
 
+    // EventBridge Scheduler's one-minute tick, locally, on the devstack's clock.
+    let ticking = Arc::new(tokio::sync::Mutex::new(()));
     // The send queue to the sender, as its SQS trigger would.
     {
         let functions = functions.clone();
+        let ticking = ticking.clone();
         delivery_loops.push(tokio::spawn(async move {
             loop {
-                match functions.deliver_to_sender(1, 60).await {
+                // Not while a clock advance runs: it delivers its own sends, in order.
+                let delivered = {
+                    let _ticking = ticking.lock().await;
+                    functions.deliver_to_sender(1, 60).await
+                };
+                match delivered {
                     Ok(delivery) if delivery.received > 0 => continue,
                     Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
                     Err(err) => {
@@ -176,8 +184,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
 
-    // EventBridge Scheduler's one-minute tick, locally, on the devstack's clock.
-    let ticking = Arc::new(tokio::sync::Mutex::new(()));
     let tick_loop = {
         let scheduler = functions.scheduler.clone();
         let clock = clock.clone();

@@ -137,7 +137,11 @@ impl EmailStore for DynamoStore {
     }
 
     async fn due_emails(&self, shard: u8, before: DateTime<Utc>, limit: usize) -> Result<Vec<DueEmail>, StoreError> {
-        let upper = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        // Index keys are RFC 3339 text; beyond year 9999 the text would not sort.
+        let last = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+            .expect("a valid time")
+            .to_utc();
+        let upper = before.min(last).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut due = Vec::new();
         let mut start = None;
         loop {
