@@ -9,6 +9,7 @@ use cc_domain::clock::Clock;
 use cc_domain::operations::sending::{self, SendContext, SendOutcome};
 use cc_domain::outbound::SendJob;
 use cc_domain::ports::{MailSender, Store, UnsubscribeLinks};
+use cc_domain::template::TemplateCache;
 use cc_store::SqsQueue;
 use rand::SeedableRng;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct Sender {
     pub configuration_set: Option<String>,
     pub clock: Arc<dyn Clock>,
     pub dead_letters: Option<SqsQueue>,
+    /// Compiled templates, kept across the invocations of a warm instance.
+    pub templates: Arc<TemplateCache>,
 }
 
 impl Sender {
@@ -73,6 +76,7 @@ impl Sender {
             mailer: self.mailer.as_ref(),
             links: self.links.as_ref(),
             configuration_set: self.configuration_set.as_deref(),
+            templates: &self.templates,
         };
         let mut rng = rand::rngs::StdRng::from_os_rng();
         match sending::send_email(&ctx, job, self.clock.now(), &mut rng).await {

@@ -26,6 +26,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         dead_letters: cc_runtime::required_env("SEND_DLQ_URL")
             .ok()
             .map(|url| SqsQueue::new(aws_sdk_sqs::Client::new(&config), url)),
+        templates: Default::default(),
     };
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<aws_lambda_events::sqs::SqsEvent>| {

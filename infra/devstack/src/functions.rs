@@ -146,6 +146,7 @@ impl LocalFunctions {
                 .cloned()
                 .filter(|s| !s.is_empty()),
             clock: wiring.clock.clone(),
+            templates: Default::default(),
             dead_letters: environment
                 .get("SEND_DLQ_URL")
                 .map(|url| SqsQueue::new(sqs.clone(), url)),

@@ -860,6 +860,32 @@ struct PartInfo {
 /// A template parsed once, rendered many times: one MiniJinja environment
 /// holding the compiled parts. Cheap to share (`Send + Sync`); cache it per
 /// template version.
+/// Compiled templates by id and version, shared by the sends of one function
+/// instance: compiling costs about twice a render, and versions never change.
+#[derive(Debug, Default)]
+pub struct TemplateCache {
+    compiled: std::sync::Mutex<std::collections::HashMap<(TemplateId, u32), Arc<CompiledTemplate>>>,
+}
+
+/// Versions kept at most; a full cache starts over (a warm Lambda sends few templates).
+const TEMPLATE_CACHE_SIZE: usize = 256;
+
+impl TemplateCache {
+    pub fn compiled(&self, template: &Template) -> Result<Arc<CompiledTemplate>, RenderError> {
+        let key = (template.id, template.version);
+        if let Some(hit) = self.compiled.lock().expect("not poisoned").get(&key) {
+            return Ok(hit.clone());
+        }
+        let compiled = Arc::new(template.compile()?);
+        let mut cache = self.compiled.lock().expect("not poisoned");
+        if cache.len() >= TEMPLATE_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(key, compiled.clone());
+        Ok(compiled)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CompiledTemplate {
     env: Environment<'static>,

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod campaigns;
+mod dev_controls;
 mod hooks;
 mod imports;
 mod isolation;

@@ -577,3 +577,40 @@ async fn three_mailboxes_with_a_cap_of_30_never_send_more_than_30_a_day_and_keep
         assert_eq!(app.sent_from(address).await.len(), 30, "{address}");
     }
 }
+
+#[tokio::test]
+async fn pausing_stops_sends_at_once_and_resuming_replans_them() {
+    let app = TestApp::spawn().await;
+    app.clock.set(at(MONDAY_EARLY));
+    let s = setup(&app, 1).await;
+    app.add_leads(
+        &s.key,
+        &s.campaign,
+        json!({"leads": [{"email": "ann@prospect.io", "first_name": "Ann"}, {"email": "bob@prospect.io", "first_name": "Bob"}]}),
+    )
+    .await
+    .ok(200);
+    app.post(&format!("/v1/campaigns/{}/activate", s.campaign), &s.key, json!({}))
+        .await
+        .ok(200);
+    app.clock.set(at("2026-03-02T08:00:00Z"));
+    app.post(&format!("/v1/campaigns/{}/pause", s.campaign), &s.key, json!({}))
+        .await
+        .ok(200);
+    app.run_at(at("2026-03-02T09:00:00Z")).await;
+    app.run_at(at("2026-03-02T12:00:00Z")).await;
+    assert!(app.sent_from(&s.sender_addresses[0]).await.is_empty());
+
+    app.clock.set(at("2026-03-03T10:30:00Z"));
+    let resumed = app
+        .post(&format!("/v1/campaigns/{}/activate", s.campaign), &s.key, json!({}))
+        .await;
+    let body = resumed.ok(200);
+    assert_eq!(body["status"], "active");
+    assert_eq!(body["launch"]["scheduled"], 2, "both held emails are planned again");
+    assert_eq!(time_of(&body["launch"]["first_send_at"]), at("2026-03-03T10:30:00Z"));
+    app.run_at(at("2026-03-03T10:30:00Z")).await;
+    let sent = app.sent_from(&s.sender_addresses[0]).await;
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|m| m.sent_at == Some(at("2026-03-03T10:30:00Z"))));
+}

@@ -133,6 +133,7 @@ pub struct SendEnv {
     /// The lead every scheduled lead is a copy of (with its own address).
     pub lead: Lead,
     scheduled: Cell<u64>,
+    pub templates: cc_domain::template::TemplateCache,
 }
 
 impl SendEnv {
@@ -221,6 +222,7 @@ impl SendEnv {
             template: template.id,
             lead,
             scheduled: Cell::new(0),
+            templates: Default::default(),
         }
     }
 
@@ -269,6 +271,7 @@ impl SendEnv {
             mailer: &self.mailer,
             links: &self.links,
             configuration_set: Some("customer-center-events"),
+            templates: &self.templates,
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::outbound::{EmailStatus, OutboundEmail, PlannedEmail, SendJob, SentEma
 use crate::ports::{DUE_SHARDS, MailSender, RawSend, SendError, SendQueue, Store, UnsubscribeLinks};
 use crate::schedule::{self, SendRequest, local_date, plan_sends};
 use crate::sequence::SendingSettings;
-use crate::template::{SenderInfo, TemplateContext};
+use crate::template::{SenderInfo, TemplateCache, TemplateContext};
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
 
@@ -114,6 +114,7 @@ pub struct SendContext<'a> {
     pub links: &'a dyn UnsubscribeLinks,
     /// The SES configuration set that publishes the events of these emails.
     pub configuration_set: Option<&'a str>,
+    pub templates: &'a TemplateCache,
 }
 
 /// What became of a send job.
@@ -274,8 +275,9 @@ pub async fn send_email(
     let unsubscribe_url = ctx.links.url(tenant, lead.id, email.id);
     let built = match store.get_template(tenant, variant.template_id).await? {
         None => Err("the template was deleted".to_string()),
-        Some(template) => template
-            .compile()
+        Some(template) => ctx
+            .templates
+            .compiled(&template)
             .and_then(|compiled| {
                 let context = TemplateContext::for_email(
                     &lead,
