@@ -359,6 +359,41 @@ impl TestApp {
         answer.id()
     }
 
+    /// Gives a campaign what a launch needs: a verified mailbox of its own
+    /// and a one-step sequence.
+    pub async fn make_launchable(&self, key: &str, campaign: &str) {
+        let email = format!("launch-{}@send-test.example.com", uuid::Uuid::new_v4().simple());
+        let mailbox = self
+            .post("/v1/mailboxes", key, json!({"email": email, "timezone": "UTC"}))
+            .await;
+        mailbox.ok(201);
+        let mailbox = mailbox.id();
+        self.get(&format!("/v1/mailboxes/{mailbox}"), key).await.ok(200);
+        let template = self
+            .post(
+                "/v1/templates",
+                key,
+                json!({"name": "Intro", "subject": "Hello", "text": "Hi {{ first_name | default(\"there\") }}"}),
+            )
+            .await;
+        template.ok(201);
+        let template = template.id();
+        self.patch(
+            &format!("/v1/campaigns/{campaign}"),
+            key,
+            json!({"settings": {"mailbox_ids": [mailbox]}}),
+        )
+        .await
+        .ok(200);
+        self.put(
+            &format!("/v1/campaigns/{campaign}/sequence"),
+            key,
+            json!({"steps": [{"variants": [{"template_id": template}]}]}),
+        )
+        .await
+        .ok(200);
+    }
+
     pub async fn create_organization(&self, key: &str, domain: &str) -> String {
         let answer = self
             .post("/v1/organizations", key, json!({ "email_domain": domain }))

@@ -1,4 +1,4 @@
-use integration_tests::TestApp;
+use integration_tests::{TestApp, fields};
 use serde_json::json;
 
 #[tokio::test]
@@ -54,6 +54,9 @@ async fn the_life_cycle_moves_only_along_its_arrows() {
     let refused = step("pause").await;
     let problem = refused.problem(409);
     assert_eq!(problem["current_status"], "draft");
+    // A campaign launches only with a sequence and a mailbox to send it from.
+    assert_eq!(fields(step("activate").await.problem(422)), ["/sequence"]);
+    app.make_launchable(key, &id).await;
     assert_eq!(step("activate").await.ok(200)["status"], "active");
     assert_eq!(step("pause").await.ok(200)["status"], "paused");
     assert_eq!(step("activate").await.ok(200)["status"], "active");
@@ -78,6 +81,7 @@ async fn listing_filters_by_status_and_pages_without_gaps() {
         ids.push(app.create_campaign(key, &format!("C{n}")).await);
     }
     for id in &ids[..3] {
+        app.make_launchable(key, id).await;
         app.post(&format!("/v1/campaigns/{id}/activate"), key, json!({}))
             .await
             .ok(200);

@@ -34,6 +34,18 @@ async fn another_tenant_sees_and_changes_nothing() {
     let attempts: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/v1/tenants/{}", a.id), None),
         (Method::GET, format!("/v1/campaigns/{campaign}"), None),
+        (Method::GET, format!("/v1/campaigns/{campaign}/emails"), None),
+        (Method::GET, format!("/v1/leads/{lead}/emails"), None),
+        (
+            Method::PUT,
+            format!("/v1/campaigns/{campaign}/sequence"),
+            Some(json!({"steps": [{"variants": [{"template_id": uuid::Uuid::new_v4()}]}]})),
+        ),
+        (
+            Method::POST,
+            format!("/v1/campaigns/{campaign}/activate?dry_run=true"),
+            Some(json!({})),
+        ),
         (
             Method::PATCH,
             format!("/v1/campaigns/{campaign}"),

@@ -40,6 +40,7 @@ pub async fn put_sequence(
     now: DateTime<Utc>,
 ) -> Result<Campaign, DomainError> {
     caller.require(Capability::WriteData)?;
+    store.get_campaign(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
     let steps = check_sequence(input).map_err(DomainError::Validation)?;
     let mut missing = Vec::new();
     for (s, step) in steps.iter().enumerate() {

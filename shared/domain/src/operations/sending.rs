@@ -564,3 +564,229 @@ async fn plan_follow_up(
         .map(|a| a.at)
         .unwrap_or_else(|| next_open_slot(settings, lead_tz, mailbox, not_before)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::NewCampaign;
+    use crate::mailbox::{IdentityVerification, NewMailbox};
+    use crate::memory::{MemoryMailer, MemorySendQueue, MemoryStore};
+    use crate::operations::launch::{LaunchOptions, launch, put_sequence};
+    use crate::operations::test_support::{admin, now};
+    use crate::operations::{campaigns, leads};
+    use crate::ports::{EmailStore, MailboxStore, SuppressionStore, TemplateStore};
+    use crate::sequence::{SequenceInput, SequenceStep, Variant};
+    use crate::suppression::{Suppression, SuppressionReason, SuppressionSource, SuppressionTarget};
+    use crate::template::{NewTemplate, Template, TemplateCategory};
+    use crate::unsubscribe::{LinkSigner, SignedLinks};
+    use rand::SeedableRng;
+    use serde_json::json;
+
+    struct World {
+        store: MemoryStore,
+        mailer: MemoryMailer,
+        links: SignedLinks,
+        templates: TemplateCache,
+        tenant: crate::ids::TenantId,
+        job: SendJob,
+    }
+
+    impl World {
+        fn ctx(&self) -> SendContext<'_> {
+            SendContext {
+                store: &self.store,
+                mailer: &self.mailer,
+                links: &self.links,
+                configuration_set: None,
+                templates: &self.templates,
+            }
+        }
+
+        async fn email(&self) -> OutboundEmail {
+            self.store
+                .get_email(self.tenant, self.job.lead_id, self.job.email_id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    }
+
+    /// A launched one-lead campaign whose first email is due at `now()` (Monday 10:00 UTC).
+    async fn world() -> World {
+        let store = MemoryStore::new();
+        let (caller, _) = admin(&store).await;
+        let mut mailbox = crate::mailbox::Mailbox::create(
+            caller.tenant_id,
+            NewMailbox {
+                email: "sam@acme.io".into(),
+                display_name: None,
+                reply_to: None,
+                daily_cap: Some(10),
+                min_gap_seconds: Some(0),
+                jitter_seconds: None,
+                window: None,
+                timezone: None,
+            },
+            now(),
+        )
+        .unwrap();
+        mailbox.observe_verification(IdentityVerification::Verified, now());
+        store.insert_mailbox(&mailbox).await.unwrap().unwrap();
+        let template = Template::create(
+            caller.tenant_id,
+            NewTemplate {
+                name: "Intro".into(),
+                category: TemplateCategory::default(),
+                subject: "Hi {{ first_name }}".into(),
+                html: None,
+                text: Some("Hello".into()),
+            },
+            now(),
+        )
+        .unwrap();
+        store.insert_template(&template, &template.snapshot()).await.unwrap();
+        let settings = json!({"mailbox_ids": [mailbox.id]}).as_object().unwrap().clone();
+        let campaign = campaigns::create(
+            &store,
+            &caller,
+            NewCampaign {
+                name: "Q1".into(),
+                description: None,
+                settings,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+        let steps = vec![SequenceStep {
+            delay_days: 0,
+            business_days: false,
+            same_thread: false,
+            variants: vec![Variant {
+                template_id: template.id,
+                weight: 1,
+            }],
+        }];
+        put_sequence(&store, &caller, campaign.id, SequenceInput { steps }, now())
+            .await
+            .unwrap();
+        leads::add(
+            &store,
+            &caller,
+            campaign.id,
+            vec![json!({"email": "ann@prospect.io", "first_name": "Ann"})],
+            leads::Addressing::Batch,
+            now(),
+        )
+        .await
+        .unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let launched = launch(&store, &caller, campaign.id, LaunchOptions::default(), now(), &mut rng)
+            .await
+            .unwrap();
+        assert_eq!(launched.report.scheduled, 1);
+        let queue = MemorySendQueue::default();
+        dispatch_due(&store, &queue, now(), Delays::UntilSlot).await.unwrap();
+        let (job, delay) = queue.take().pop().expect("one job");
+        assert_eq!(delay, 0);
+        World {
+            store,
+            mailer: MemoryMailer::default(),
+            links: SignedLinks::new(LinkSigner::new(&[7; 32]).unwrap(), "https://api.example.com"),
+            templates: TemplateCache::default(),
+            tenant: caller.tenant_id,
+            job,
+        }
+    }
+
+    fn rng() -> rand::rngs::StdRng {
+        rand::rngs::StdRng::seed_from_u64(2)
+    }
+
+    #[tokio::test]
+    async fn throttling_releases_the_claim_with_backoff_and_is_never_counted_as_sent() {
+        let w = world().await;
+        w.mailer
+            .failures
+            .lock()
+            .unwrap()
+            .push(SendError::Transient("Throttling".into()));
+        let outcome = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(outcome, SendOutcome::Rescheduled(now() + TimeDelta::minutes(1)));
+        let email = w.email().await;
+        assert_eq!((email.status, email.attempts), (EmailStatus::Scheduled, 1));
+        assert!(w.mailer.sent.lock().unwrap().is_empty());
+        let mailbox = email.mailbox_id;
+        let day = now().date_naive();
+        let counted = w.store.mailbox_bookings(w.tenant, &[mailbox]).await.unwrap()[&mailbox].sent_per_day[&day];
+        assert_eq!(counted, 0, "the day's count is taken back");
+        // Its next try goes through.
+        let later = now() + TimeDelta::minutes(1);
+        let outcome = send_email(&w.ctx(), &w.job, later, &mut rng()).await.unwrap();
+        assert!(matches!(outcome, SendOutcome::Sent { .. }), "{outcome:?}");
+        assert_eq!(w.mailer.sent.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_rejection_marks_the_email_rejected_and_it_is_not_retried() {
+        let w = world().await;
+        w.mailer
+            .failures
+            .lock()
+            .unwrap()
+            .push(SendError::Rejected("MessageRejected".into()));
+        let outcome = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(outcome, SendOutcome::Failed("MessageRejected".into()));
+        let email = w.email().await;
+        assert_eq!(email.status, EmailStatus::Rejected);
+        assert_eq!(email.reason.as_deref(), Some("MessageRejected"));
+        let again = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(again, SendOutcome::AlreadyHandled);
+        assert!(w.mailer.sent.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_outcome_keeps_the_claim_so_nothing_is_sent_twice() {
+        let w = world().await;
+        w.mailer
+            .failures
+            .lock()
+            .unwrap()
+            .push(SendError::Unknown("timed out".into()));
+        let outcome = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(outcome, SendOutcome::OutcomeUnknown);
+        assert_eq!(w.email().await.status, EmailStatus::Sending);
+        let again = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(again, SendOutcome::AlreadyHandled);
+    }
+
+    #[tokio::test]
+    async fn a_suppressed_address_or_domain_is_never_mailed() {
+        let w = world().await;
+        w.store
+            .add_suppression(&Suppression {
+                tenant_id: w.tenant,
+                target: SuppressionTarget::Domain(crate::email::EmailDomain::parse("prospect.io").unwrap()),
+                reason: SuppressionReason::DoNotContact,
+                source: SuppressionSource::Api,
+                note: None,
+                created_at: now(),
+            })
+            .await
+            .unwrap();
+        let outcome = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(outcome, SendOutcome::Stopped(EmailStatus::Suppressed));
+        assert!(w.mailer.sent.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_closed_window_moves_the_email_to_the_next_opening() {
+        let w = world().await;
+        // Friday 17:30 UTC: the default window (Mon–Fri 09–17) opens again on Monday 09:00.
+        let friday = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 6, 17, 30, 0).unwrap();
+        let outcome = send_email(&w.ctx(), &w.job, friday, &mut rng()).await.unwrap();
+        let monday = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 9, 9, 0, 0).unwrap();
+        assert_eq!(outcome, SendOutcome::Rescheduled(monday));
+        assert_eq!(w.email().await.due_at(), Some(monday));
+    }
+}
