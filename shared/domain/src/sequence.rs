@@ -89,8 +89,9 @@ impl SequenceStep {
         if total == 0 {
             return 0;
         }
-        let bytes = email.as_uuid().as_bytes();
-        let draw = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) % total;
+        // Mixed, so ids whose bits are not uniform (time-ordered ones) still draw evenly.
+        let (high, low) = email.as_uuid().as_u64_pair();
+        let draw = splitmix64(high ^ splitmix64(low)) % total;
         let mut acc = 0;
         for (index, variant) in self.variants.iter().enumerate() {
             acc += u64::from(variant.weight);
@@ -100,6 +101,14 @@ impl SequenceStep {
         }
         self.variants.len() - 1
     }
+}
+
+/// SplitMix64's finaliser: every input bit affects every output bit.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 /// How a campaign sends, from its `settings`.
