@@ -42,6 +42,7 @@ struct State {
     sources: BTreeMap<LeadSourceId, LeadSource>,
     mailboxes: BTreeMap<(TenantId, MailboxId), Mailbox>,
     mailbox_addresses: HashMap<(TenantId, String), MailboxId>,
+    sender_owners: HashMap<String, TenantId>,
     templates: BTreeMap<(TenantId, TemplateId), Template>,
     template_versions: BTreeMap<(TenantId, TemplateId, u32), TemplateVersion>,
     emails: BTreeMap<(TenantId, LeadId, u32), OutboundEmail>,
@@ -687,12 +688,19 @@ impl LeadSourceStore for MemoryStore {
 
 #[async_trait]
 impl MailboxStore for MemoryStore {
-    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AlreadyExists<MailboxId>>, StoreError> {
+    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AddressTaken>, StoreError> {
         Ok(self.with(|s| {
             let claim = (mailbox.tenant_id, mailbox.email.dedup_key());
             if let Some(holder) = s.mailbox_addresses.get(&claim) {
-                return Err(AlreadyExists(*holder));
+                return Err(AddressTaken::Mailbox(*holder));
             }
+            if s.sender_owners
+                .get(&claim.1)
+                .is_some_and(|owner| *owner != mailbox.tenant_id)
+            {
+                return Err(AddressTaken::OtherTenant);
+            }
+            s.sender_owners.insert(claim.1.clone(), mailbox.tenant_id);
             s.mailbox_addresses.insert(claim, mailbox.id);
             s.mailboxes.insert((mailbox.tenant_id, mailbox.id), mailbox.clone());
             Ok(())
@@ -729,6 +737,7 @@ impl MailboxStore for MemoryStore {
             s.mailboxes.remove(&(mailbox.tenant_id, mailbox.id));
             s.mailbox_addresses
                 .remove(&(mailbox.tenant_id, mailbox.email.dedup_key()));
+            s.sender_owners.remove(&mailbox.email.dedup_key());
         });
         Ok(())
     }
@@ -934,12 +943,10 @@ impl EmailStore for MemoryStore {
         Ok(self.with(|s| {
             emails
                 .iter()
-                .map(|e| {
-                    let key = (e.tenant_id, e.lead_id, e.step);
-                    if s.emails.contains_key(&key) {
-                        false
-                    } else {
-                        s.emails.insert(key, e.clone());
+                .map(|e| match s.emails.entry((e.tenant_id, e.lead_id, e.step)) {
+                    std::collections::btree_map::Entry::Occupied(_) => false,
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(e.clone());
                         true
                     }
                 })

@@ -253,11 +253,21 @@ pub trait LeadBatchQueue: Send + Sync {
     async fn enqueue(&self, batches: &[LeadBatch]) -> Result<(), StoreError>;
 }
 
+/// Why a mailbox's address cannot be taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressTaken {
+    /// The tenant has a mailbox with it already.
+    Mailbox(MailboxId),
+    /// Another tenant sends from it: SES identities are the account's, so two
+    /// tenants must never share a sending address (docs/decisions.md §15).
+    OtherTenant,
+}
+
 #[async_trait]
 pub trait MailboxStore: Send + Sync {
-    /// Stores a new mailbox unless the tenant already has one with its address
-    /// (compared case-insensitively); then the holder's id.
-    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AlreadyExists<MailboxId>>, StoreError>;
+    /// Stores a new mailbox unless its address (compared case-insensitively)
+    /// is a mailbox of this tenant or a sending address of another tenant.
+    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AddressTaken>, StoreError>;
     async fn get_mailbox(&self, tenant: TenantId, id: MailboxId) -> Result<Option<Mailbox>, StoreError>;
     async fn list_mailboxes(&self, tenant: TenantId, page: &PageRequest) -> Result<Page<Mailbox>, StoreError>;
     /// Replaces the stored mailbox if its version is still `expected_version`,

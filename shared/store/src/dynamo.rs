@@ -24,8 +24,8 @@ use cc_domain::mailbox::Mailbox;
 use cc_domain::organization::Organization;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::ports::{
-    ActivityStore, AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadSourceStore, LeadStore,
-    MailboxStore, OrganizationStore, TemplateStore, TenantStore,
+    ActivityStore, AddressTaken, AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadSourceStore,
+    LeadStore, MailboxStore, OrganizationStore, TemplateStore, TenantStore,
 };
 use cc_domain::template::{Template, TemplateVersion};
 use cc_domain::tenant::Tenant;
@@ -1463,23 +1463,37 @@ impl DynamoStore {
 
 #[async_trait]
 impl MailboxStore for DynamoStore {
-    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AlreadyExists<MailboxId>>, StoreError> {
+    async fn insert_mailbox(&self, mailbox: &Mailbox) -> Result<Result<(), AddressTaken>, StoreError> {
+        let mut owner = key_item(&keys::sender_address(&mailbox.email));
+        owner.insert("tenant_id".into(), s(mailbox.tenant_id.to_string()));
+        owner.insert("entity".into(), s("sender_address"));
+        // The same tenant may take its own address back (a delete that stopped half-way).
+        let own = HashMap::from([(":tenant".to_string(), s(mailbox.tenant_id.to_string()))]);
         let actions = vec![
             put(&self.table, Self::mailbox_email_item(mailbox), IS_NEW, None)?,
             put(&self.table, Self::mailbox_item(mailbox)?, IS_NEW, None)?,
+            put(
+                &self.table,
+                owner,
+                "attribute_not_exists(PK) OR tenant_id = :tenant",
+                Some(own),
+            )?,
         ];
         match self.transact(actions).await? {
             TransactOutcome::Committed => Ok(Ok(())),
-            TransactOutcome::ConditionsFailed(_) => {
+            TransactOutcome::ConditionsFailed(failed) => {
                 let claim = keys::mailbox_email(mailbox.tenant_id, &mailbox.email);
-                match self
+                if let Some(holder) = self
                     .claim_holder(&claim, "mailbox_id")
                     .await?
                     .and_then(|id| id.parse().ok())
                 {
-                    Some(holder) => Ok(Err(AlreadyExists(holder))),
-                    None => Err(StoreError::VersionConflict),
+                    return Ok(Err(AddressTaken::Mailbox(holder)));
                 }
+                if failed.get(2).copied().unwrap_or(false) {
+                    return Ok(Err(AddressTaken::OtherTenant));
+                }
+                Err(StoreError::VersionConflict)
             }
         }
     }
@@ -1510,7 +1524,29 @@ impl MailboxStore for DynamoStore {
             &keys::mailbox(mailbox.tenant_id, mailbox.id),
             &keys::mailbox_email(mailbox.tenant_id, &mailbox.email),
         )
-        .await
+        .await?;
+        // Last, and only this tenant's: until then the address stays this tenant's.
+        let own = HashMap::from([(":tenant".to_string(), s(mailbox.tenant_id.to_string()))]);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::sender_address(&mailbox.email))))
+            .condition_expression("tenant_id = :tenant")
+            .set_expression_attribute_values(Some(own))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(StoreError::backend("DeleteItem", err)),
+        }
     }
 }
 

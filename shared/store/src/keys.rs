@@ -279,6 +279,51 @@ pub fn suppression(tenant: TenantId, target: &SuppressionTarget) -> Key {
     }
 }
 
+pub const EMAIL_PREFIX: &str = "EMAIL#";
+
+/// An outbound email lives in its lead's partition, one per sequence step,
+/// so a lead's emails are one Query and the timeline sits beside them.
+pub fn email(tenant: TenantId, lead: LeadId, step: u32) -> Key {
+    Key {
+        pk: format!("T#{tenant}#LEAD#{lead}"),
+        sk: format!("{EMAIL_PREFIX}{step:03}"),
+    }
+}
+
+/// GSI2 key of an email: its campaign, sorted by scheduled time.
+pub fn campaign_emails(tenant: TenantId, campaign: CampaignId) -> String {
+    format!("T#{tenant}#C#{campaign}#EMAILS")
+}
+
+pub fn email_sort(at: chrono::DateTime<chrono::Utc>, id: EmailId) -> String {
+    format!("{}#{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// GSI1 key of a scheduled email waiting for its time. Spans tenants like the
+/// sheet index: the scheduler serves them all. Sharded by email id
+/// (`ports::due_shard`) so no index partition takes every tenant's sends.
+pub fn due_emails(shard: u8) -> String {
+    format!("DUE#EMAILS#{shard}")
+}
+
+/// A mailbox's booked and counted sends per local day.
+pub fn mailbox_bookings(tenant: TenantId, mailbox: MailboxId) -> Key {
+    Key {
+        pk: tenant_partition(tenant),
+        sk: format!("MBOOK#{mailbox}"),
+    }
+}
+
+/// Which tenant sends from an address: the third key not under a tenant. SES
+/// verifies addresses for the whole AWS account, so one tenant's verified
+/// address must never become another tenant's mailbox (decisions.md §15).
+pub fn sender_address(email: &EmailAddress) -> Key {
+    Key {
+        pk: format!("SENDER#{}", email.dedup_key()),
+        sk: "OWNER".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,40 +380,5 @@ mod tests {
         let domain = suppression(t, &SuppressionTarget::parse("Acme.com").unwrap());
         assert_eq!(domain.sk, "SUPP#D#acme.com");
         assert_eq!(address.pk, tenant_items(t));
-    }
-}
-
-pub const EMAIL_PREFIX: &str = "EMAIL#";
-
-/// An outbound email lives in its lead's partition, one per sequence step,
-/// so a lead's emails are one Query and the timeline sits beside them.
-pub fn email(tenant: TenantId, lead: LeadId, step: u32) -> Key {
-    Key {
-        pk: format!("T#{tenant}#LEAD#{lead}"),
-        sk: format!("{EMAIL_PREFIX}{step:03}"),
-    }
-}
-
-/// GSI2 key of an email: its campaign, sorted by scheduled time.
-pub fn campaign_emails(tenant: TenantId, campaign: CampaignId) -> String {
-    format!("T#{tenant}#C#{campaign}#EMAILS")
-}
-
-pub fn email_sort(at: chrono::DateTime<chrono::Utc>, id: EmailId) -> String {
-    format!("{}#{id}", at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-}
-
-/// GSI1 key of a scheduled email waiting for its time. Spans tenants like the
-/// sheet index: the scheduler serves them all. Sharded by email id
-/// (`ports::due_shard`) so no index partition takes every tenant's sends.
-pub fn due_emails(shard: u8) -> String {
-    format!("DUE#EMAILS#{shard}")
-}
-
-/// A mailbox's booked and counted sends per local day.
-pub fn mailbox_bookings(tenant: TenantId, mailbox: MailboxId) -> Key {
-    Key {
-        pk: tenant_partition(tenant),
-        sk: format!("MBOOK#{mailbox}"),
     }
 }

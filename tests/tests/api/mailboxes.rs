@@ -208,12 +208,6 @@ async fn a_mailbox_address_is_unique_within_a_tenant() {
         .post("/v1/mailboxes", key, json!({"email": email.to_uppercase()}))
         .await;
     assert_eq!(again.problem(409)["existing_id"], id.as_str());
-    // Another tenant may send from the same address (SES already knows it as verified).
-    let other = app.create_tenant("Other").await;
-    let theirs = app
-        .post("/v1/mailboxes", &other.admin_key, json!({"email": email}))
-        .await;
-    assert_eq!(theirs.ok(201)["status"], "verified");
 }
 
 #[tokio::test]
@@ -260,6 +254,38 @@ async fn another_tenant_finds_nothing_and_viewers_only_read() {
     app.call(Method::GET, "/v1/mailboxes", None, None).await.problem(401);
     let manager = app.create_key(&a, "manager").await;
     app.post("/v1/mailboxes", &manager, json!({"email": address("frank")}))
+        .await
+        .ok(201);
+}
+
+#[tokio::test]
+async fn a_sending_address_belongs_to_one_tenant_until_it_deletes_its_mailbox() {
+    let app = TestApp::spawn().await;
+    let a = app.create_tenant("A").await;
+    let b = app.create_tenant("B").await;
+    let email = address("shared");
+    let created = app.post("/v1/mailboxes", &a.admin_key, documented_shape(&email)).await;
+    created.ok(201);
+    let id = created.id();
+    assert_eq!(
+        app.get(&format!("/v1/mailboxes/{id}"), &a.admin_key).await.ok(200)["status"],
+        "verified"
+    );
+    // SES now reports the address verified for the whole account: B must not get it.
+    let refused = app
+        .post("/v1/mailboxes", &b.admin_key, documented_shape(&email.to_uppercase()))
+        .await;
+    assert!(
+        refused.problem(409)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another account")
+    );
+    let listed = app.get("/v1/mailboxes", &b.admin_key).await;
+    assert_eq!(listed.ok(200)["items"], json!([]));
+
+    app.delete(&format!("/v1/mailboxes/{id}"), &a.admin_key).await.ok(204);
+    app.post("/v1/mailboxes", &b.admin_key, documented_shape(&email))
         .await
         .ok(201);
 }

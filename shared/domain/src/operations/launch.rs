@@ -394,7 +394,7 @@ pub async fn launch(
     let lead_by_id: HashMap<LeadId, &Lead> = leads.iter().map(|l| (l.id, l)).collect();
     enum Item<'a> {
         New(&'a Lead),
-        Again(OutboundEmail),
+        Again(Box<OutboundEmail>),
     }
     let mut items = Vec::new();
     let mut requests = Vec::new();
@@ -413,7 +413,7 @@ pub async fn launch(
             SendRequest::follow_up(items.len(), tz, not_before, email.mailbox_id)
         };
         requests.push(request);
-        items.push(Item::Again(email));
+        items.push(Item::Again(Box::new(email)));
     }
     for lead in &leads {
         if lead_is_mailable(lead.status) && started.insert(lead.id) {

@@ -7,7 +7,7 @@ use crate::error::{DomainError, StoreError};
 use crate::ids::MailboxId;
 use crate::mailbox::{IdentityVerification, Mailbox, MailboxAction, MailboxPatch, NewMailbox};
 use crate::page::{Page, PageRequest};
-use crate::ports::{AlreadyExists, SenderIdentities, Store};
+use crate::ports::{AddressTaken, SenderIdentities, Store};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -36,10 +36,13 @@ pub async fn create(
 ) -> Result<Mailbox, DomainError> {
     caller.require(Capability::WriteData)?;
     let mut mailbox = Mailbox::create(caller.tenant_id, input, now)?;
-    store
-        .insert_mailbox(&mailbox)
-        .await?
-        .map_err(|AlreadyExists(existing)| email_taken(existing))?;
+    store.insert_mailbox(&mailbox).await?.map_err(|taken| match taken {
+        AddressTaken::Mailbox(existing) => email_taken(existing),
+        AddressTaken::OtherTenant => DomainError::Conflict {
+            message: "this address is a sending address of another account; ask support if it is yours".into(),
+            existing_id: None,
+        },
+    })?;
     match start_verification(identities, &mut mailbox, now).await {
         Ok(()) => {}
         Err(err) => {
