@@ -4,6 +4,7 @@ use crate::email::EmailDomain;
 use crate::error::DomainError;
 use crate::ids::{OrganizationId, TenantId};
 use crate::input::{self, Patch, Problems};
+use crate::schedule::Timezone;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -26,6 +27,10 @@ pub struct Organization {
     pub annual_revenue: Option<u64>,
     pub country: Option<String>,
     pub city: Option<String>,
+    /// IANA zone of the company's office: the sending window of its leads
+    /// that have no zone of their own.
+    #[serde(default)]
+    pub timezone: Option<Timezone>,
     pub phone: Option<String>,
     pub description: Option<String>,
     pub technologies: Vec<String>,
@@ -54,6 +59,8 @@ pub struct NewOrganization {
     pub annual_revenue: Option<u64>,
     pub country: Option<String>,
     pub city: Option<String>,
+    /// IANA name, e.g. `Europe/Berlin`.
+    pub timezone: Option<String>,
     pub phone: Option<String>,
     pub description: Option<String>,
     #[serde(default)]
@@ -103,6 +110,9 @@ pub struct OrganizationPatch {
     pub city: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
+    pub timezone: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub phone: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -144,6 +154,7 @@ impl Organization {
         let size = p.check("size", input::optional_text(input.size, 50));
         let country = p.check("country", input::optional_text(input.country, 100));
         let city = p.check("city", input::optional_text(input.city, SHORT));
+        let timezone = p.check("timezone", input.timezone.as_deref().map(Timezone::parse).transpose());
         let phone = p.check("phone", input::optional_text(input.phone, 50));
         let description = p.check("description", input::optional_text(input.description, LONG));
         let technologies = p.check("technologies", technologies(input.technologies));
@@ -164,6 +175,7 @@ impl Organization {
             annual_revenue: input.annual_revenue,
             country: country.flatten(),
             city: city.flatten(),
+            timezone: timezone.flatten(),
             phone: phone.flatten(),
             description: description.flatten(),
             technologies: technologies.unwrap_or_default(),
@@ -206,6 +218,12 @@ impl Organization {
         p.check(
             "linkedin_url",
             input::patch_url(&mut self.linkedin_url, patch.linkedin_url),
+        );
+        p.check(
+            "timezone",
+            patch
+                .timezone
+                .apply_optional(&mut self.timezone, |name| Timezone::parse(&name).map(Some)),
         );
         patch.employee_count.apply_plain(&mut self.employee_count);
         patch.annual_revenue.apply_plain(&mut self.annual_revenue);

@@ -492,10 +492,20 @@ async fn leads_get_slots_inside_their_own_window_across_a_weekend_and_a_dst_chan
         ("berlin@prospect.io", "Europe/Berlin"),
         ("tokyo@prospect.io", "Asia/Tokyo"),
     ];
-    let leads: Vec<Value> = zones
+    let mut leads: Vec<Value> = zones
         .iter()
         .map(|(email, tz)| json!({"email": email, "first_name": "Pat", "timezone": tz}))
         .collect();
+    // A lead without a zone of its own is timed by its organisation's.
+    let org = app
+        .post(
+            "/v1/organizations",
+            &key,
+            json!({"email_domain": "osaka-trading.example", "timezone": "Asia/Tokyo"}),
+        )
+        .await;
+    assert_eq!(org.ok(201)["timezone"], "Asia/Tokyo");
+    leads.push(json!({"email": "ken@osaka-trading.example", "first_name": "Ken", "organization_id": org.id()}));
     app.add_leads(&key, &campaign, json!({ "leads": leads })).await.ok(200);
     // Saturday 7 March 2026, noon UTC; the US moves to summer time on Sunday 8 March.
     app.clock.set(at("2026-03-07T12:00:00Z"));
@@ -508,6 +518,7 @@ async fn leads_get_slots_inside_their_own_window_across_a_weekend_and_a_dst_chan
         ("la@prospect.io", at("2026-03-09T16:00:00Z")),
         ("berlin@prospect.io", at("2026-03-09T08:00:00Z")),
         ("tokyo@prospect.io", at("2026-03-09T00:00:00Z")),
+        ("ken@osaka-trading.example", at("2026-03-09T00:00:00Z")),
     ];
     for (email, slot) in expected {
         let emails = lead_emails(&app, &key, &ids[email]).await;
@@ -516,19 +527,23 @@ async fn leads_get_slots_inside_their_own_window_across_a_weekend_and_a_dst_chan
     // Sent at those instants, not before: Tokyo first, then Berlin, then Los Angeles.
     for (minute, count) in [
         ("2026-03-08T23:59:00Z", 0),
-        ("2026-03-09T00:00:00Z", 1),
-        ("2026-03-09T08:00:00Z", 2),
-        ("2026-03-09T15:00:00Z", 2),
-        ("2026-03-09T16:00:00Z", 3),
+        ("2026-03-09T00:00:00Z", 2),
+        ("2026-03-09T08:00:00Z", 3),
+        ("2026-03-09T15:00:00Z", 3),
+        ("2026-03-09T16:00:00Z", 4),
     ] {
         app.run_at(at(minute)).await;
         assert_eq!(app.sent_from(&addresses[0]).await.len(), count, "at {minute}");
     }
     let sent = app.sent_from(&addresses[0]).await;
     let order: Vec<_> = sent.iter().map(|m| m.destinations[0].clone()).collect();
-    assert_eq!(order, ["tokyo@prospect.io", "berlin@prospect.io", "la@prospect.io"]);
-    for (message, (_, slot)) in sent.iter().zip([expected[2], expected[1], expected[0]]) {
-        assert_eq!(message.sent_at, Some(slot));
+    assert_eq!(order[2..], ["berlin@prospect.io", "la@prospect.io"]);
+    for message in &sent {
+        let (_, slot) = expected
+            .iter()
+            .find(|(email, _)| *email == message.destinations[0])
+            .unwrap();
+        assert_eq!(message.sent_at, Some(*slot), "{}", message.destinations[0]);
     }
 }
 

@@ -142,11 +142,13 @@ pub fn lead_is_mailable(status: LeadStatus) -> bool {
     matches!(status, LeadStatus::New | LeadStatus::Contacted)
 }
 
-/// The zone a lead's emails are timed in: the lead's own, else the campaign's.
-pub fn lead_timezone(lead: &Lead, settings: &SendingSettings) -> Timezone {
+/// The zone a lead's emails are timed in: the lead's own, else its
+/// organisation's, else the campaign's.
+pub fn lead_timezone(lead: &Lead, organization: Option<&Organization>, settings: &SendingSettings) -> Timezone {
     lead.timezone
         .as_deref()
         .and_then(|tz| Timezone::parse(tz).ok())
+        .or(organization.and_then(|o| o.timezone))
         .unwrap_or(settings.timezone)
 }
 
@@ -405,7 +407,11 @@ pub async fn launch(
         let Some(lead) = lead_by_id.get(&email.lead_id) else {
             continue;
         };
-        let tz = lead_timezone(lead, &settings);
+        let tz = lead_timezone(
+            lead,
+            lead.organization_id.and_then(|o| organizations.get(&o)),
+            &settings,
+        );
         let not_before = email.scheduled_at.max(now);
         let request = if email.step == 1 {
             SendRequest::first_email(items.len(), tz, not_before)
@@ -417,9 +423,10 @@ pub async fn launch(
     }
     for lead in &leads {
         if lead_is_mailable(lead.status) && started.insert(lead.id) {
+            let organization = lead.organization_id.and_then(|o| organizations.get(&o));
             requests.push(SendRequest::first_email(
                 items.len(),
-                lead_timezone(lead, &settings),
+                lead_timezone(lead, organization, &settings),
                 now,
             ));
             items.push(Item::New(lead));

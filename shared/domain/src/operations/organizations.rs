@@ -126,6 +126,7 @@ pub async fn link_by_domain(
             annual_revenue: None,
             country: None,
             city: None,
+            timezone: None,
             phone: None,
             description: None,
             technologies: Vec::new(),

@@ -248,7 +248,11 @@ pub async fn send_email(
         return reschedule(store, email, now + TimeDelta::hours(1), now).await;
     }
     let settings = campaign.sending_settings();
-    let lead_tz = lead_timezone(&lead, &settings);
+    let organization = match lead.organization_id {
+        Some(id) => store.get_organization(tenant, id).await?,
+        None => None,
+    };
+    let lead_tz = lead_timezone(&lead, organization.as_ref(), &settings);
     let at = now.max(email.scheduled_at - LOOKAHEAD);
     let slot = next_open_slot(&settings, lead_tz, &mailbox, at);
     if slot > at + LOOKAHEAD {
@@ -267,10 +271,6 @@ pub async fn send_email(
             .filter(|p| p.status.was_sent())
     } else {
         None
-    };
-    let organization = match lead.organization_id {
-        Some(id) => store.get_organization(tenant, id).await?,
-        None => None,
     };
     let unsubscribe_url = ctx.links.url(tenant, lead.id, email.id);
     let built = match store.get_template(tenant, variant.template_id).await? {
@@ -507,7 +507,11 @@ async fn after_sent(
         return Ok(());
     };
     let settings: SendingSettings = campaign.sending_settings();
-    let lead_tz = lead_timezone(&lead, &settings);
+    let organization = match lead.organization_id {
+        Some(id) => store.get_organization(tenant, id).await?,
+        None => None,
+    };
+    let lead_tz = lead_timezone(&lead, organization.as_ref(), &settings);
     let not_before = schedule::after_delay(sent_at, step.delay_days, step.business_days, lead_tz);
     let at = plan_follow_up(store, &mailbox, &settings, lead_tz, not_before, rng).await?;
     let variant = step.pick_variant(next_id);
