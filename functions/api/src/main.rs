@@ -25,7 +25,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         operator_key,
         Arc::new(lead_batches),
         Arc::new(import_files),
-        Arc::new(SesIdentities::new(aws_sdk_ses::Client::new(&config))),
+        Arc::new(
+            SesIdentities::new(aws_sdk_ses::Client::new(&config))
+                .with_configuration_sets(std::env::var("SES_CONFIGURATION_SET_PREFIX").ok()),
+        ),
         link_signer,
     ));
     lambda_http::run(app).await

@@ -20,7 +20,8 @@ pub struct Sender {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn MailSender>,
     pub links: Arc<dyn UnsubscribeLinks>,
-    pub configuration_set: Option<String>,
+    /// `cc-<stage>-`: a tenant's configuration set is this plus its id.
+    pub configuration_set_prefix: Option<String>,
     pub clock: Arc<dyn Clock>,
     pub dead_letters: Option<SqsQueue>,
     /// Compiled templates, kept across the invocations of a warm instance.
@@ -75,7 +76,7 @@ impl Sender {
             store: self.store.as_ref(),
             mailer: self.mailer.as_ref(),
             links: self.links.as_ref(),
-            configuration_set: self.configuration_set.as_deref(),
+            configuration_set_prefix: self.configuration_set_prefix.as_deref(),
             templates: &self.templates,
         };
         let mut rng = rand::rngs::StdRng::from_os_rng();

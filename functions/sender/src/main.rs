@@ -21,7 +21,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table)),
         mailer: Arc::new(SesMailer::new(&config)),
         links: Arc::new(links),
-        configuration_set: std::env::var("SES_CONFIGURATION_SET").ok().filter(|s| !s.is_empty()),
+        configuration_set_prefix: std::env::var("SES_CONFIGURATION_SET_PREFIX")
+            .ok()
+            .filter(|s| !s.is_empty()),
         clock: Arc::new(SystemClock),
         dead_letters: cc_runtime::required_env("SEND_DLQ_URL")
             .ok()

@@ -95,7 +95,10 @@ impl LocalFunctions {
                 variable(&environment, "ApiFunction", "IMPORT_BUCKET")?,
             )),
             // The emulator's SES identity API (verification succeeds at once there).
-            Arc::new(SesIdentities::new(aws_sdk_ses::Client::new(config))),
+            Arc::new(
+                SesIdentities::new(aws_sdk_ses::Client::new(config))
+                    .with_configuration_sets(environment.get("SES_CONFIGURATION_SET_PREFIX").cloned()),
+            ),
             link_signer.clone(),
         )
         .with_clock(wiring.clock.clone());
@@ -141,8 +144,8 @@ impl LocalFunctions {
             store: store.clone(),
             mailer: Arc::new(SesMailer::new(config)),
             links: Arc::new(SignedLinks::new(link_signer, &wiring.public_url)),
-            configuration_set: environment
-                .get("SES_CONFIGURATION_SET")
+            configuration_set_prefix: environment
+                .get("SES_CONFIGURATION_SET_PREFIX")
                 .cloned()
                 .filter(|s| !s.is_empty()),
             clock: wiring.clock.clone(),

@@ -79,6 +79,9 @@ impl LocalStack {
                 None => template.parameter_default(target),
             };
         }
+        if let Some(text) = value.get("Fn::Sub").and_then(Value::as_str) {
+            return self.substitute(template, text);
+        }
         if let Some([target, attribute]) = value.get("Fn::GetAtt").and_then(Value::as_array).map(Vec::as_slice) {
             let (target, attribute) = (target.as_str()?, attribute.as_str()?);
             return match (self.resources.get(target)?, attribute) {
@@ -93,6 +96,30 @@ impl LocalStack {
             };
         }
         None
+    }
+
+    /// `Fn::Sub` of a plain string: each `${Name}` is a parameter's default, a
+    /// local resource's `Ref`, or one of the pseudo parameters as the emulator
+    /// has them; `None` when any reference does not exist locally.
+    fn substitute(&self, template: &Template, text: &str) -> Option<String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}')? + start;
+            let name = &rest[start + 2..end];
+            let value = match name {
+                "AWS::Region" => "us-east-1".to_string(),
+                "AWS::AccountId" => "123456789012".to_string(),
+                "AWS::Partition" => "aws".to_string(),
+                "AWS::URLSuffix" => "amazonaws.com".to_string(),
+                _ => self.resolve(template, &serde_json::json!({ "Ref": name }))?,
+            };
+            out.push_str(&value);
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     /// A function's environment with every value that exists locally

@@ -875,6 +875,8 @@ impl SuppressionStore for MemoryStore {
 /// until a test decides their fate with [`MemoryIdentities::set`].
 #[derive(Default)]
 pub struct MemoryIdentities {
+    /// Tenants whose configuration set was made.
+    pub configuration_sets: Mutex<std::collections::HashSet<TenantId>>,
     identities: Mutex<HashMap<String, IdentityVerification>>,
     requests: Mutex<Vec<String>>,
     failing: std::sync::atomic::AtomicBool,
@@ -908,6 +910,12 @@ impl MemoryIdentities {
 
 #[async_trait]
 impl SenderIdentities for MemoryIdentities {
+    async fn ensure_configuration_set(&self, tenant: TenantId) -> Result<(), StoreError> {
+        self.check()?;
+        self.configuration_sets.lock().expect("not poisoned").insert(tenant);
+        Ok(())
+    }
+
     async fn request_verification(&self, email: &EmailAddress) -> Result<(), StoreError> {
         self.check()?;
         self.requests

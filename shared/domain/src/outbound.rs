@@ -323,6 +323,12 @@ pub struct SentEmail {
     pub template_version: Option<u32>,
 }
 
+/// The SES configuration set of a tenant's emails: `<prefix><tenant id>`
+/// (e.g. `cc-prod-0193…`), at most 64 characters as SES requires.
+pub fn configuration_set_name(prefix: &str, tenant: TenantId) -> String {
+    format!("{prefix}{tenant}")
+}
+
 /// A send queue message: which email to send. The sender reads everything else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendJob {

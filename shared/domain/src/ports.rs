@@ -322,6 +322,9 @@ pub trait SenderIdentities: Send + Sync {
         &self,
         emails: &[EmailAddress],
     ) -> Result<std::collections::HashMap<EmailAddress, IdentityVerification>, StoreError>;
+    /// Makes sure the tenant's configuration set exists (its emails name it;
+    /// SES refuses a send that names a missing set). A no-op without a prefix.
+    async fn ensure_configuration_set(&self, tenant: TenantId) -> Result<(), StoreError>;
 }
 
 /// Sends of one mailbox per local day of the mailbox: planned (booked, so
@@ -428,7 +431,7 @@ pub struct RawSend<'a> {
     pub raw: &'a [u8],
     /// Tags carried by the SES events of this message.
     pub tags: &'a [(&'static str, String)],
-    pub configuration_set: Option<&'a str>,
+    pub configuration_set: Option<String>,
 }
 
 /// The mail service (SES `SendRawEmail`).

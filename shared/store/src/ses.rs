@@ -24,11 +24,22 @@ const IDENTITIES_PER_CALL: usize = 100;
 #[derive(Clone)]
 pub struct SesIdentities {
     client: Client,
+    /// `cc-<stage>-`: tenants' configuration sets are this plus the tenant id.
+    configuration_set_prefix: Option<String>,
 }
 
 impl SesIdentities {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            configuration_set_prefix: None,
+        }
+    }
+
+    /// Also creates each tenant's configuration set, named with this prefix.
+    pub fn with_configuration_sets(mut self, prefix: Option<String>) -> Self {
+        self.configuration_set_prefix = prefix.filter(|p| !p.is_empty());
+        self
     }
 }
 
@@ -98,6 +109,34 @@ impl SenderIdentities for SesIdentities {
             }
         }
         Ok(found)
+    }
+
+    async fn ensure_configuration_set(&self, tenant: cc_domain::ids::TenantId) -> Result<(), StoreError> {
+        let Some(prefix) = &self.configuration_set_prefix else {
+            return Ok(());
+        };
+        let name = cc_domain::outbound::configuration_set_name(prefix, tenant);
+        let set = aws_sdk_ses::types::ConfigurationSet::builder()
+            .name(name)
+            .build()
+            .map_err(|e| StoreError::backend("building a configuration set", e))?;
+        match self
+            .client
+            .create_configuration_set()
+            .configuration_set(set)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_configuration_set_already_exists_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(failure("SES CreateConfigurationSet")(err)),
+        }
     }
 }
 
@@ -176,7 +215,7 @@ impl MailSender for SesMailer {
             .destinations(message.to.as_str())
             .raw_message(raw)
             .set_tags(Some(tags))
-            .set_configuration_set_name(message.configuration_set.map(str::to_string))
+            .set_configuration_set_name(message.configuration_set)
             .send()
             .await
             .map_err(send_error)?;

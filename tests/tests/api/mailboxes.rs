@@ -47,6 +47,15 @@ async fn a_mailbox_is_created_pending_and_becomes_verified_through_ses() {
     assert_eq!(body["version"], 1);
     assert!(body.get("tenant_id").is_none());
     let id = created.id();
+    // The tenant's emails will name its SES configuration set (`cc-<stage>-<tenant>`): it exists now.
+    let sets = aws_sdk_ses::Client::new(&app.config)
+        .list_configuration_sets()
+        .max_items(1000)
+        .send()
+        .await
+        .unwrap();
+    let wanted = format!("cc-dev-{}", tenant.id);
+    assert!(sets.configuration_sets().iter().any(|s| s.name() == wanted), "{wanted}");
 
     // The emulator's SES verifies at once; the next read picks that up and keeps it.
     let read = app.get(&format!("/v1/mailboxes/{id}"), key).await;

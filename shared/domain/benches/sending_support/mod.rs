@@ -270,7 +270,7 @@ impl SendEnv {
             store: &self.store,
             mailer: &self.mailer,
             links: &self.links,
-            configuration_set: Some("customer-center-events"),
+            configuration_set_prefix: Some("cc-bench-"),
             templates: &self.templates,
         }
     }

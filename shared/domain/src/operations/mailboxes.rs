@@ -53,6 +53,8 @@ pub async fn create(
     if mailbox.version > 1 {
         store.replace_mailbox(&mailbox, 1).await?;
     }
+    // The tenant's emails name its configuration set; it must exist before the first send.
+    identities.ensure_configuration_set(caller.tenant_id).await?;
     Ok(mailbox)
 }
 
@@ -256,6 +258,8 @@ mod tests {
             .unwrap();
         assert_eq!(created.status, MailboxStatus::PendingVerification);
         assert_eq!(ses.requests(), ["ann@acme.com"]);
+        // Its emails will name the tenant's configuration set, so it exists now.
+        assert!(ses.configuration_sets.lock().unwrap().contains(&caller.tenant_id));
 
         let read = get(&store, &ses, &caller, created.id, now()).await.unwrap();
         assert_eq!(read.status, MailboxStatus::PendingVerification);

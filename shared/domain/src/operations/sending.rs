@@ -112,8 +112,9 @@ pub struct SendContext<'a> {
     pub store: &'a dyn Store,
     pub mailer: &'a dyn MailSender,
     pub links: &'a dyn UnsubscribeLinks,
-    /// The SES configuration set that publishes the events of these emails.
-    pub configuration_set: Option<&'a str>,
+    /// Tenants' SES configuration sets are named this plus the tenant id
+    /// (`outbound::configuration_set_name`); they publish the emails' events.
+    pub configuration_set_prefix: Option<&'a str>,
     pub templates: &'a TemplateCache,
 }
 
@@ -364,7 +365,9 @@ pub async fn send_email(
             to: &lead.email,
             raw: &raw,
             tags: &tags,
-            configuration_set: ctx.configuration_set,
+            configuration_set: ctx
+                .configuration_set_prefix
+                .map(|prefix| crate::outbound::configuration_set_name(prefix, tenant)),
         })
         .await;
     let expected = email.version;
@@ -601,7 +604,7 @@ mod tests {
                 store: &self.store,
                 mailer: &self.mailer,
                 links: &self.links,
-                configuration_set: None,
+                configuration_set_prefix: None,
                 templates: &self.templates,
             }
         }
