@@ -13,6 +13,7 @@ use cc_domain::import::LeadBatch;
 use cc_domain::operations::imports;
 use cc_domain::ports::{ImportFiles, LeadBatchQueue, Store};
 use cc_store::SqsQueue;
+use cc_store::park_undecodable;
 use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -120,15 +121,8 @@ impl Ingest {
             Ok(Record::Uploaded(keys)) => self.start_uploads(keys, &message_id).await,
             Ok(Record::S3Test) => Ok(()),
             Err(reason) => {
-                tracing::error!(message_id = %message_id, reason = %reason, "parking an undecodable record");
-                return match &self.dead_letters {
-                    Some(queue) => queue.park(body, &reason).await.map_err(|e| {
-                        tracing::error!(message_id = %message_id, error = %e, "could not park the record");
-                        failure()
-                    }),
-                    // Without a dead-letter queue, SQS's redrive policy takes it there.
-                    None => Err(failure()),
-                };
+                let parked = park_undecodable(self.dead_letters.as_ref(), &message_id, body, &reason).await;
+                return if parked { Ok(()) } else { Err(failure()) };
             }
         };
         outcome.map_err(|()| failure())

@@ -11,6 +11,7 @@ use cc_domain::outbound::SendJob;
 use cc_domain::ports::{MailSender, Store, UnsubscribeLinks};
 use cc_domain::template::TemplateCache;
 use cc_store::SqsQueue;
+use cc_store::park_undecodable;
 use rand::SeedableRng;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -51,14 +52,8 @@ impl Sender {
             Ok(job) => job,
             Err(err) => {
                 let reason = format!("not a send job: {err}");
-                tracing::error!(message_id = %message_id, reason = %reason, "parking an undecodable record");
-                return match &self.dead_letters {
-                    Some(queue) => queue.park(body, &reason).await.map_err(|e| {
-                        tracing::error!(message_id = %message_id, error = %e, "could not park the record");
-                        failure()
-                    }),
-                    None => Err(failure()),
-                };
+                let parked = park_undecodable(self.dead_letters.as_ref(), &message_id, body, &reason).await;
+                return if parked { Ok(()) } else { Err(failure()) };
             }
         };
         let span = tracing::info_span!(

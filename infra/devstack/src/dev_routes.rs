@@ -136,22 +136,10 @@ async fn advance(State(dev): State<DevControls>, body: axum::body::Bytes) -> Res
 }
 
 async fn run_minute(dev: &DevControls, scheduler: &scheduler::Scheduler) -> Result<usize, String> {
-    scheduler
-        .tick(dev.clock.now())
+    dev.functions
+        .run_minute_with(scheduler)
         .await
-        .map_err(|e| format!("the scheduler tick failed: {e}"))?;
-    let mut handled = 0;
-    loop {
-        let delivery = dev
-            .functions
-            .deliver_to_sender(0, 0)
-            .await
-            .map_err(|e| format!("the send queue: {e}"))?;
-        if delivery.received == 0 {
-            return Ok(handled);
-        }
-        handled += delivery.received;
-    }
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Serialize)]

@@ -200,7 +200,12 @@ impl LocalFunctions {
     /// One scheduler tick at the clock's time, then the send queue to the
     /// sender until it is empty: what a minute of the deployed stack does.
     pub async fn run_minute(&self) -> Result<usize, DevstackError> {
-        self.scheduler
+        self.run_minute_with(&self.scheduler).await
+    }
+
+    /// `run_minute` with another scheduler (e.g. one whose jobs are not delayed).
+    pub async fn run_minute_with(&self, scheduler: &scheduler::Scheduler) -> Result<usize, DevstackError> {
+        scheduler
             .tick(self.clock.now())
             .await
             .map_err(|e| DevstackError::Template(format!("the scheduler tick failed: {e}")))?;

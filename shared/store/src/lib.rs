@@ -12,6 +12,6 @@ mod s3;
 mod ses;
 
 pub use dynamo::DynamoStore;
-pub use queue::SqsQueue;
+pub use queue::{SqsQueue, park_undecodable};
 pub use s3::S3Files;
 pub use ses::{SesIdentities, SesMailer};

@@ -106,6 +106,24 @@ impl SqsQueue {
     }
 }
 
+/// What an SQS-triggered function does with a record it cannot decode:
+/// retrying cannot help, so it goes to the dead-letter queue at once, with
+/// the reason. `false` when that failed (or there is no such queue): the
+/// caller reports the record failed and the queue's redrive policy moves it.
+pub async fn park_undecodable(dead_letters: Option<&SqsQueue>, message_id: &str, body: &str, reason: &str) -> bool {
+    tracing::error!(message_id = %message_id, reason = %reason, "parking an undecodable record");
+    let Some(queue) = dead_letters else {
+        return false;
+    };
+    match queue.park(body, reason).await {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::error!(message_id = %message_id, error = %err, "could not park the record");
+            false
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("SQS refused {0} messages twice")]
 struct Refused(usize);

@@ -164,6 +164,15 @@ async fn lead_ids(app: &TestApp, key: &str, campaign: &str) -> HashMap<String, S
         .collect()
 }
 
+/// Adds Ann and Bob to the campaign and launches it.
+async fn launch_ann_and_bob(app: &TestApp, key: &str, campaign: &str) {
+    let leads = json!({"leads": [{"email": "ann@prospect.io", "first_name": "Ann"}, {"email": "bob@prospect.io", "first_name": "Bob"}]});
+    app.add_leads(key, campaign, leads).await.ok(200);
+    app.post(&format!("/v1/campaigns/{campaign}/activate"), key, json!({}))
+        .await
+        .ok(200);
+}
+
 /// Monday 2 March 2026, before office hours in UTC.
 const MONDAY_EARLY: &str = "2026-03-02T07:00:00Z";
 
@@ -248,16 +257,7 @@ async fn a_send_job_delivered_three_times_or_after_a_crash_sends_once() {
     let app = TestApp::spawn().await;
     app.clock.set(at(MONDAY_EARLY));
     let s = setup(&app, 1).await;
-    app.add_leads(
-        &s.key,
-        &s.campaign,
-        json!({"leads": [{"email": "ann@prospect.io", "first_name": "Ann"}, {"email": "bob@prospect.io", "first_name": "Bob"}]}),
-    )
-    .await
-    .ok(200);
-    app.post(&format!("/v1/campaigns/{}/activate", s.campaign), &s.key, json!({}))
-        .await
-        .ok(200);
+    launch_ann_and_bob(&app, &s.key, &s.campaign).await;
     let leads = lead_ids(&app, &s.key, &s.campaign).await;
     let job = |lead: &str| cc_domain::outbound::SendJob {
         tenant_id: s.tenant.parse().unwrap(),
@@ -419,16 +419,7 @@ async fn a_one_click_unsubscribe_stops_every_later_step_to_that_address_in_every
     .await
     .ok(200);
     for campaign in [&s.campaign, &other] {
-        app.add_leads(
-            &s.key,
-            campaign,
-            json!({"leads": [{"email": "ann@prospect.io", "first_name": "Ann"}, {"email": "bob@prospect.io", "first_name": "Bob"}]}),
-        )
-        .await
-        .ok(200);
-        app.post(&format!("/v1/campaigns/{campaign}/activate"), &s.key, json!({}))
-            .await
-            .ok(200);
+        launch_ann_and_bob(&app, &s.key, campaign).await;
     }
     app.run_at(at("2026-03-02T09:00:00Z")).await;
     app.run_at(at("2026-03-02T09:01:00Z")).await;
@@ -598,16 +589,7 @@ async fn pausing_stops_sends_at_once_and_resuming_replans_them() {
     let app = TestApp::spawn().await;
     app.clock.set(at(MONDAY_EARLY));
     let s = setup(&app, 1).await;
-    app.add_leads(
-        &s.key,
-        &s.campaign,
-        json!({"leads": [{"email": "ann@prospect.io", "first_name": "Ann"}, {"email": "bob@prospect.io", "first_name": "Bob"}]}),
-    )
-    .await
-    .ok(200);
-    app.post(&format!("/v1/campaigns/{}/activate", s.campaign), &s.key, json!({}))
-        .await
-        .ok(200);
+    launch_ann_and_bob(&app, &s.key, &s.campaign).await;
     app.clock.set(at("2026-03-02T08:00:00Z"));
     app.post(&format!("/v1/campaigns/{}/pause", s.campaign), &s.key, json!({}))
         .await

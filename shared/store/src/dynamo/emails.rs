@@ -42,7 +42,7 @@ impl DynamoStore {
         names: HashMap<String, String>,
         values: Item,
     ) -> Result<bool, StoreError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -50,20 +50,8 @@ impl DynamoStore {
             .update_expression(update)
             .set_condition_expression(condition.map(str::to_string))
             .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(StoreError::backend("UpdateItem", err)),
-        }
+            .set_expression_attribute_values(Some(values));
+        Ok(self.update_if(request).await?.is_some())
     }
 }
 
