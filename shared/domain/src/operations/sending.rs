@@ -227,6 +227,14 @@ pub async fn send_email(
         let reason = format!("the lead is {}", lead.status);
         return stop(store, email, status, &reason, now).await;
     }
+    let settings = campaign.sending_settings();
+    if settings.stop_for_company
+        && let Some(organization) = lead.organization_id
+        && colleague_replied(store, &campaign, organization).await?
+    {
+        let reason = "someone at the organisation replied (stop_for_company)";
+        return stop(store, email, EmailStatus::Cancelled, reason, now).await;
+    }
     if let Some(entry) = store.suppressed(tenant, &lead.email).await? {
         let reason = format!("the address is on the suppression list ({:?})", entry.reason).to_lowercase();
         return stop(store, email, EmailStatus::Suppressed, &reason, now).await;
@@ -248,7 +256,6 @@ pub async fn send_email(
         // A paused or unverified mailbox: try again in an hour.
         return reschedule(store, email, now + TimeDelta::hours(1), now).await;
     }
-    let settings = campaign.sending_settings();
     let organization = match lead.organization_id {
         Some(id) => store.get_organization(tenant, id).await?,
         None => None,
@@ -440,6 +447,31 @@ async fn fail_unsent(
     Ok(SendOutcome::Failed(reason))
 }
 
+/// Whether a lead of the campaign at this organisation has replied: the
+/// campaign's leads in the replied statuses (a small set, read by status).
+async fn colleague_replied(
+    store: &dyn Store,
+    campaign: &crate::campaign::Campaign,
+    organization: crate::ids::OrganizationId,
+) -> Result<bool, DomainError> {
+    for status in [LeadStatus::Replied, LeadStatus::Interested, LeadStatus::NotInterested] {
+        let mut request = crate::page::PageRequest::first(crate::page::MAX_PAGE_SIZE);
+        loop {
+            let page = store
+                .list_campaign_leads(campaign.tenant_id, campaign.id, Some(status), &request)
+                .await?;
+            if page.items.iter().any(|l| l.organization_id == Some(organization)) {
+                return Ok(true);
+            }
+            match page.next_cursor {
+                Some(cursor) => request.cursor = Some(crate::page::Cursor(cursor)),
+                None => break,
+            }
+        }
+    }
+    Ok(false)
+}
+
 fn reply_subject(subject: &str) -> String {
     let trimmed = subject.trim();
     if trimmed.len() >= 3 && trimmed[..3].eq_ignore_ascii_case("re:") {
@@ -596,6 +628,8 @@ mod tests {
         templates: TemplateCache,
         tenant: crate::ids::TenantId,
         job: SendJob,
+        caller: crate::api_key::Principal,
+        campaign: crate::ids::CampaignId,
     }
 
     impl World {
@@ -703,6 +737,8 @@ mod tests {
             templates: TemplateCache::default(),
             tenant: caller.tenant_id,
             job,
+            caller,
+            campaign: campaign.id,
         }
     }
 
@@ -795,5 +831,56 @@ mod tests {
         let monday = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 9, 9, 0, 0).unwrap();
         assert_eq!(outcome, SendOutcome::Rescheduled(monday));
         assert_eq!(w.email().await.due_at(), Some(monday));
+    }
+
+    #[tokio::test]
+    async fn with_stop_for_company_a_reply_from_a_colleague_stops_the_others() {
+        use crate::campaign::CampaignPatch;
+        use crate::ports::LeadStore;
+        let w = world().await;
+        let settings = json!({"stop_for_company": true}).as_object().unwrap().clone();
+        let patch = CampaignPatch {
+            settings: Some(settings),
+            ..Default::default()
+        };
+        campaigns::update(&w.store, &w.caller, w.campaign, patch, now())
+            .await
+            .unwrap();
+        // Bob, at the same company as Ann, replied.
+        leads::add(
+            &w.store,
+            &w.caller,
+            w.campaign,
+            vec![json!({"email": "bob@prospect.io", "first_name": "Bob"})],
+            leads::Addressing::Batch,
+            now(),
+        )
+        .await
+        .unwrap();
+        let page = w
+            .store
+            .list_campaign_leads(w.tenant, w.campaign, None, &crate::page::PageRequest::first(10))
+            .await
+            .unwrap();
+        let bob = page
+            .items
+            .iter()
+            .find(|l| l.email.as_str() == "bob@prospect.io")
+            .unwrap()
+            .clone();
+        let ann = page
+            .items
+            .iter()
+            .find(|l| l.email.as_str() == "ann@prospect.io")
+            .unwrap();
+        assert!(bob.organization_id.is_some() && bob.organization_id == ann.organization_id);
+        let mut replied = bob.clone();
+        replied.change_status(LeadStatus::Replied).unwrap();
+        replied.version += 1;
+        w.store.replace_lead(&replied, &bob).await.unwrap().unwrap();
+
+        let outcome = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(outcome, SendOutcome::Stopped(EmailStatus::Cancelled));
+        assert!(w.mailer.sent.lock().unwrap().is_empty());
     }
 }
