@@ -27,6 +27,7 @@ pub mod ports;
 pub mod schedule;
 pub mod scoring;
 pub mod sequence;
+pub mod ses_event;
 pub mod suppression;
 pub mod template;
 pub mod tenant;
