@@ -136,6 +136,9 @@ pub struct OutboundEmail {
     /// Kept back while its campaign is paused; resuming replans it.
     #[serde(default)]
     pub held: bool,
+    /// What SES reported after the send: delivery, opens, clicks, bounce, complaint.
+    #[serde(default)]
+    pub events: EmailEvents,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -180,6 +183,7 @@ impl OutboundEmail {
             attempts: 0,
             lease_until: None,
             held: false,
+            events: EmailEvents::default(),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -311,6 +315,180 @@ impl OutboundEmail {
         self.lease_until = None;
         self.touch(now);
         Ok(())
+    }
+}
+
+/// A bounce as SES reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BounceRecord {
+    /// `hard` (permanent) or `soft` (transient).
+    pub kind: BounceKind,
+    pub subtype: Option<String>,
+    /// The DSN status, e.g. `5.1.1`.
+    pub status: Option<String>,
+    pub diagnostic: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BounceKind {
+    Hard,
+    Soft,
+}
+
+/// The SES events of one email, kept on it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EmailEvents {
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub opens: u32,
+    pub first_opened_at: Option<DateTime<Utc>>,
+    pub last_opened_at: Option<DateTime<Utc>>,
+    pub clicks: u32,
+    pub first_clicked_at: Option<DateTime<Utc>>,
+    pub last_clicked_at: Option<DateTime<Utc>>,
+    /// Distinct clicked links, first 20.
+    pub clicked_links: Vec<String>,
+    /// The last bounce (a hard one ends the email).
+    pub bounce: Option<BounceRecord>,
+    pub soft_bounces: u32,
+    pub complaint_feedback_type: Option<String>,
+    /// Ids of the events applied (newest last, at most 100): a redelivered
+    /// event is recognised and changes nothing.
+    pub applied: Vec<String>,
+}
+
+const MAX_CLICKED_LINKS: usize = 20;
+const MAX_APPLIED_EVENTS: usize = 100;
+
+/// One SES event, reduced to what an email keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailEvent {
+    /// SES accepted the message (resolves a claim whose outcome was lost).
+    Sent {
+        ses_message_id: String,
+    },
+    Delivered {
+        at: DateTime<Utc>,
+    },
+    Opened {
+        at: DateTime<Utc>,
+    },
+    Clicked {
+        at: DateTime<Utc>,
+        link: String,
+    },
+    Bounced(BounceRecord),
+    Complained {
+        feedback_type: Option<String>,
+        at: DateTime<Utc>,
+    },
+    Rejected {
+        reason: String,
+    },
+    RenderingFailed {
+        reason: String,
+    },
+}
+
+impl EmailStatus {
+    /// The order of the statuses an email moves through; `None` for the
+    /// final ones (bounced, complained, rejected, failed, suppressed, cancelled).
+    fn rank(self) -> Option<u8> {
+        match self {
+            EmailStatus::Scheduled => Some(0),
+            EmailStatus::Sending => Some(1),
+            EmailStatus::Sent => Some(2),
+            EmailStatus::Delivered => Some(3),
+            EmailStatus::Opened => Some(4),
+            EmailStatus::Clicked => Some(5),
+            _ => None,
+        }
+    }
+}
+
+impl OutboundEmail {
+    /// Moves to `status` if that is forward: never back, never out of a final status.
+    fn advance(&mut self, status: EmailStatus) {
+        let forward = match (self.status.rank(), status.rank()) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(from), Some(to)) => to > from,
+        };
+        if forward {
+            self.status = status;
+        }
+    }
+
+    /// Whether the event with this id was applied already.
+    pub fn has_applied(&self, event_id: &str) -> bool {
+        self.events.applied.iter().any(|id| id == event_id)
+    }
+
+    /// Applies one SES event (once per `event_id`): late or repeated events
+    /// never move the status back.
+    pub fn apply_event(&mut self, event_id: &str, event: &EmailEvent, now: DateTime<Utc>) {
+        if self.has_applied(event_id) {
+            return;
+        }
+        let events = &mut self.events;
+        match event {
+            EmailEvent::Sent { ses_message_id } => {
+                if self.ses_message_id.is_none() {
+                    self.ses_message_id = Some(ses_message_id.clone());
+                }
+                if self.sent_at.is_none() && self.status == EmailStatus::Sending {
+                    self.sent_at = Some(now);
+                }
+                self.advance(EmailStatus::Sent);
+            }
+            EmailEvent::Delivered { at } => {
+                events.delivered_at.get_or_insert(*at);
+                self.advance(EmailStatus::Delivered);
+            }
+            EmailEvent::Opened { at } => {
+                events.opens += 1;
+                events.first_opened_at = Some(events.first_opened_at.map_or(*at, |f| f.min(*at)));
+                events.last_opened_at = Some(events.last_opened_at.map_or(*at, |l| l.max(*at)));
+                self.advance(EmailStatus::Opened);
+            }
+            EmailEvent::Clicked { at, link } => {
+                events.clicks += 1;
+                events.first_clicked_at = Some(events.first_clicked_at.map_or(*at, |f| f.min(*at)));
+                events.last_clicked_at = Some(events.last_clicked_at.map_or(*at, |l| l.max(*at)));
+                if events.clicked_links.len() < MAX_CLICKED_LINKS && !events.clicked_links.contains(link) {
+                    events.clicked_links.push(link.clone());
+                }
+                self.advance(EmailStatus::Clicked);
+            }
+            EmailEvent::Bounced(bounce) => {
+                if bounce.kind == BounceKind::Soft {
+                    events.soft_bounces += 1;
+                }
+                events.bounce = Some(bounce.clone());
+                if bounce.kind == BounceKind::Hard {
+                    self.advance(EmailStatus::Bounced);
+                }
+            }
+            EmailEvent::Complained { feedback_type, .. } => {
+                events.complaint_feedback_type = feedback_type.clone();
+                self.advance(EmailStatus::Complained);
+            }
+            EmailEvent::Rejected { reason } => {
+                self.reason = Some(reason.clone());
+                self.advance(EmailStatus::Rejected);
+            }
+            EmailEvent::RenderingFailed { reason } => {
+                self.reason = Some(reason.clone());
+                self.advance(EmailStatus::Failed);
+            }
+        }
+        let applied = &mut self.events.applied;
+        applied.push(event_id.to_string());
+        if applied.len() > MAX_APPLIED_EVENTS {
+            applied.remove(0);
+        }
+        self.touch(now);
     }
 }
 

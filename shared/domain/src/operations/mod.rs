@@ -11,6 +11,7 @@ pub mod leads;
 pub mod mailboxes;
 pub mod organizations;
 pub mod sending;
+pub mod ses_events;
 pub mod sheets;
 pub mod suppressions;
 pub mod templates;

@@ -605,7 +605,7 @@ async fn plan_follow_up(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::campaign::NewCampaign;
     use crate::mailbox::{IdentityVerification, NewMailbox};
@@ -621,19 +621,19 @@ mod tests {
     use rand::SeedableRng;
     use serde_json::json;
 
-    struct World {
-        store: MemoryStore,
-        mailer: MemoryMailer,
+    pub(crate) struct World {
+        pub(crate) store: MemoryStore,
+        pub(crate) mailer: MemoryMailer,
         links: SignedLinks,
         templates: TemplateCache,
-        tenant: crate::ids::TenantId,
-        job: SendJob,
+        pub(crate) tenant: crate::ids::TenantId,
+        pub(crate) job: SendJob,
         caller: crate::api_key::Principal,
         campaign: crate::ids::CampaignId,
     }
 
     impl World {
-        fn ctx(&self) -> SendContext<'_> {
+        pub(crate) fn ctx(&self) -> SendContext<'_> {
             SendContext {
                 store: &self.store,
                 mailer: &self.mailer,
@@ -643,7 +643,7 @@ mod tests {
             }
         }
 
-        async fn email(&self) -> OutboundEmail {
+        pub(crate) async fn email(&self) -> OutboundEmail {
             self.store
                 .get_email(self.tenant, self.job.lead_id, self.job.email_id)
                 .await
@@ -653,7 +653,7 @@ mod tests {
     }
 
     /// A launched one-lead campaign whose first email is due at `now()` (Monday 10:00 UTC).
-    async fn world() -> World {
+    pub(crate) async fn world() -> World {
         let store = MemoryStore::new();
         let (caller, _) = admin(&store).await;
         let mut mailbox = crate::mailbox::Mailbox::create(
@@ -742,7 +742,7 @@ mod tests {
         }
     }
 
-    fn rng() -> rand::rngs::StdRng {
+    pub(crate) fn rng() -> rand::rngs::StdRng {
         rand::rngs::StdRng::seed_from_u64(2)
     }
 

@@ -1,0 +1,452 @@
+//! SES events applied to the emails they are about (the core of the
+//! ses-events function): the email is found through the message tags the
+//! sender set, its status only moves forward, a redelivered event changes
+//! nothing, and bounces and complaints protect the address.
+//!
+//! - Send: resolves a claim whose outcome was lost (`sending → sent`).
+//! - Hard bounce: the address goes on the tenant's suppression list, the lead
+//!   becomes bounced and its waiting emails are cancelled. Soft bounces are
+//!   recorded; the third on the same lead counts as a hard one.
+//! - Complaint: suppressed, the lead unsubscribed, its waiting emails cancelled.
+
+use super::with_optimistic_retry;
+use crate::email::EmailAddress;
+use crate::error::{DomainError, StoreError};
+use crate::ids::{EmailId, LeadId, TenantId};
+use crate::lead::LeadStatus;
+use crate::outbound::{BounceKind, BounceRecord, EmailEvent, EmailStatus};
+use crate::ports::Store;
+use crate::ses_event::{BounceType, SesEventDetail, SesEventRecord};
+use crate::suppression::{Suppression, SuppressionReason, SuppressionSource, SuppressionTarget};
+use chrono::{DateTime, Utc};
+
+/// Soft bounces on one lead after which its address is treated as bouncing.
+pub const SOFT_BOUNCE_LIMIT: u32 = 3;
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    Applied,
+    /// Applied before (a redelivery): nothing changed, the effects were re-checked.
+    Duplicate,
+    /// Not about one of our emails (no or foreign tags, or the email is gone).
+    Unmatched(&'static str),
+    /// An event the emails do not keep (delivery delay, subscription, unknown).
+    Ignored,
+}
+
+/// The email event of a record, or `None` for events emails do not keep.
+fn email_event(record: &SesEventRecord) -> Option<EmailEvent> {
+    let event = &record.event;
+    let at = event.occurred_at();
+    Some(match &event.detail {
+        SesEventDetail::Send => EmailEvent::Sent {
+            ses_message_id: event.ses_message_id().to_string(),
+        },
+        SesEventDetail::Delivery(_) => EmailEvent::Delivered { at },
+        SesEventDetail::Open(_) => EmailEvent::Opened { at },
+        SesEventDetail::Click(click) => EmailEvent::Clicked {
+            at,
+            link: click.link.clone(),
+        },
+        SesEventDetail::Bounce(bounce) => {
+            let recipient = bounce.bounced_recipients.first();
+            EmailEvent::Bounced(BounceRecord {
+                // Undetermined bounces are treated as soft: they are not proof the address is dead.
+                kind: if bounce.bounce_type == BounceType::Permanent {
+                    BounceKind::Hard
+                } else {
+                    BounceKind::Soft
+                },
+                subtype: bounce.bounce_sub_type.as_ref().map(|s| s.as_str().to_string()),
+                status: recipient.and_then(|r| r.status.clone()),
+                diagnostic: recipient.and_then(|r| r.diagnostic_code.as_ref().map(|d| d.as_str().to_string())),
+                at,
+            })
+        }
+        SesEventDetail::Complaint(complaint) => EmailEvent::Complained {
+            feedback_type: complaint
+                .complaint_feedback_type
+                .as_ref()
+                .map(|t| t.as_str().to_string()),
+            at,
+        },
+        SesEventDetail::Reject(reject) => EmailEvent::Rejected {
+            reason: format!(
+                "SES rejected it: {}",
+                reject.reason.as_deref().unwrap_or("no reason given")
+            ),
+        },
+        SesEventDetail::RenderingFailure(failure) => EmailEvent::RenderingFailed {
+            reason: format!(
+                "SES could not render it: {}",
+                failure.error_message.as_deref().unwrap_or("no reason given")
+            ),
+        },
+        SesEventDetail::DeliveryDelay(_) | SesEventDetail::Subscription(_) | SesEventDetail::Unknown => return None,
+    })
+}
+
+/// The key a redelivery of the same event shares: the SNS message id, else
+/// (raw delivery) the SES message id, type and time.
+fn event_id(record: &SesEventRecord) -> String {
+    match &record.sns_message_id {
+        Some(id) => id.clone(),
+        None => format!(
+            "{}:{}:{}",
+            record.event.ses_message_id(),
+            record.event.event_type.as_str(),
+            record.event.occurred_at().timestamp_millis()
+        ),
+    }
+}
+
+/// Applies one event to the email it is about, then its effects.
+pub async fn apply(
+    store: &dyn Store,
+    record: &SesEventRecord,
+    now: DateTime<Utc>,
+) -> Result<EventOutcome, DomainError> {
+    let tag = |name| record.event.tag(name);
+    let (Some(tenant), Some(lead), Some(email_id)) = (
+        tag("tenant_id").and_then(|t| t.parse::<TenantId>().ok()),
+        tag("lead_id").and_then(|t| t.parse::<LeadId>().ok()),
+        tag("email_id").and_then(|t| t.parse::<EmailId>().ok()),
+    ) else {
+        return Ok(EventOutcome::Unmatched("the message carries no email tags"));
+    };
+    let Some(event) = email_event(record) else {
+        return Ok(EventOutcome::Ignored);
+    };
+    let id = event_id(record);
+    let outcome = with_optimistic_retry(|| async {
+        let Some(mut email) = store.get_email(tenant, lead, email_id).await? else {
+            return Ok(EventOutcome::Unmatched("no such email"));
+        };
+        if email.has_applied(&id) {
+            return Ok(EventOutcome::Duplicate);
+        }
+        let expected = email.version;
+        email.apply_event(&id, &event, now);
+        store.save_email(&email, expected).await?;
+        Ok(EventOutcome::Applied)
+    })
+    .await?;
+    if matches!(outcome, EventOutcome::Applied | EventOutcome::Duplicate) {
+        // Idempotent, so a redelivery after a crash finishes what the first try began.
+        protect_address(store, tenant, lead, &event, now).await?;
+    }
+    Ok(outcome)
+}
+
+/// Bounce and complaint effects: suppress, change the lead, stop its sequence.
+async fn protect_address(
+    store: &dyn Store,
+    tenant: TenantId,
+    lead: LeadId,
+    event: &EmailEvent,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let (reason, lead_status, note) = match event {
+        EmailEvent::Bounced(bounce) => {
+            let hard = bounce.kind == BounceKind::Hard
+                || store
+                    .list_lead_emails(tenant, lead)
+                    .await?
+                    .iter()
+                    .map(|e| e.events.soft_bounces)
+                    .sum::<u32>()
+                    >= SOFT_BOUNCE_LIMIT;
+            if !hard {
+                return Ok(());
+            }
+            let note = match &bounce.status {
+                Some(status) => format!("SES bounce {status}"),
+                None => "SES bounce".to_string(),
+            };
+            (SuppressionReason::Bounced, LeadStatus::Bounced, note)
+        }
+        EmailEvent::Complained { .. } => (
+            SuppressionReason::Complained,
+            LeadStatus::Unsubscribed,
+            "SES complaint".to_string(),
+        ),
+        _ => return Ok(()),
+    };
+    let Some(current) = store.get_lead(tenant, lead).await? else {
+        return Ok(());
+    };
+    let address: EmailAddress = current.email.clone();
+    store
+        .add_suppression(&Suppression {
+            tenant_id: tenant,
+            target: SuppressionTarget::Address(address),
+            reason,
+            source: SuppressionSource::SesEvent,
+            note: Some(note),
+            created_at: now,
+        })
+        .await?;
+    with_optimistic_retry(|| async {
+        let Some(previous) = store.get_lead(tenant, lead).await? else {
+            return Ok(());
+        };
+        // A bounced or unsubscribed lead stays as it is.
+        if previous.status.is_final() {
+            return Ok(());
+        }
+        let mut changed = previous.clone();
+        changed.change_status(lead_status)?;
+        changed.updated_at = now;
+        changed.version += 1;
+        let _ = store.replace_lead(&changed, &previous).await?;
+        Ok(())
+    })
+    .await?;
+    for mut email in store.list_lead_emails(tenant, lead).await? {
+        if email.status != EmailStatus::Scheduled {
+            continue;
+        }
+        let expected = email.version;
+        let stop = if reason == SuppressionReason::Bounced {
+            "the address bounced"
+        } else {
+            "the recipient complained"
+        };
+        email.stop(EmailStatus::Suppressed, stop, now)?;
+        match store.save_email(&email, expected).await {
+            Ok(()) | Err(StoreError::VersionConflict) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operations::sending::tests::{rng, world};
+    use crate::operations::sending::{SendOutcome, send_email};
+    use crate::operations::test_support::now;
+    use crate::ports::{LeadStore, SendError, SuppressionStore};
+    use crate::ses_event::decode_sqs_body;
+    use chrono::TimeDelta;
+    use serde_json::{Value, json};
+
+    /// An SNS-wrapped SES record about the world's email.
+    fn record(
+        w: &crate::operations::sending::tests::World,
+        sns_id: &str,
+        kind: &str,
+        detail: Option<(&str, Value)>,
+    ) -> SesEventRecord {
+        let mut event = json!({
+            "eventType": kind,
+            "mail": {
+                "timestamp": "2026-03-02T10:00:00.000Z",
+                "messageId": "ses-1",
+                "source": "sam@acme.io",
+                "destination": ["ann@prospect.io"],
+                "tags": {
+                    "tenant_id": [w.tenant.to_string()],
+                    "lead_id": [w.job.lead_id.to_string()],
+                    "email_id": [w.job.email_id.to_string()]
+                }
+            }
+        });
+        if let Some((key, value)) = detail {
+            event[key] = value;
+        }
+        let body = json!({
+            "Type": "Notification",
+            "MessageId": sns_id,
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses-events",
+            "Message": event.to_string(),
+            "Timestamp": "2026-03-02T10:00:01.000Z"
+        });
+        decode_sqs_body(&body.to_string()).unwrap()
+    }
+
+    fn at(minutes: i64) -> String {
+        (now() + TimeDelta::minutes(minutes)).to_rfc3339()
+    }
+
+    async fn sent_world() -> crate::operations::sending::tests::World {
+        let w = world().await;
+        let outcome = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert!(matches!(outcome, SendOutcome::Sent { .. }));
+        w
+    }
+
+    #[tokio::test]
+    async fn statuses_only_move_forward_and_a_redelivered_event_counts_once() {
+        let w = sent_world().await;
+        let delivery = record(
+            &w,
+            "sns-1",
+            "Delivery",
+            Some((
+                "delivery",
+                json!({"timestamp": at(1), "recipients": ["ann@prospect.io"]}),
+            )),
+        );
+        let open = record(
+            &w,
+            "sns-2",
+            "Open",
+            Some(("open", json!({"timestamp": at(5), "userAgent": "Mozilla"}))),
+        );
+        let click = record(
+            &w,
+            "sns-3",
+            "Click",
+            Some(("click", json!({"timestamp": at(6), "link": "https://acme.io/demo"}))),
+        );
+        assert_eq!(apply(&w.store, &open, now()).await.unwrap(), EventOutcome::Applied);
+        assert_eq!(apply(&w.store, &delivery, now()).await.unwrap(), EventOutcome::Applied);
+        assert_eq!(
+            w.email().await.status,
+            EmailStatus::Opened,
+            "a late delivery does not move it back"
+        );
+        assert_eq!(apply(&w.store, &open, now()).await.unwrap(), EventOutcome::Duplicate);
+        apply(&w.store, &click, now()).await.unwrap();
+        let email = w.email().await;
+        assert_eq!(email.status, EmailStatus::Clicked);
+        assert_eq!((email.events.opens, email.events.clicks), (1, 1));
+        assert_eq!(email.events.clicked_links, ["https://acme.io/demo"]);
+        assert!(email.events.delivered_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_send_event_resolves_a_claim_whose_outcome_was_lost() {
+        let w = world().await;
+        w.mailer
+            .failures
+            .lock()
+            .unwrap()
+            .push(SendError::Unknown("timed out".into()));
+        send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(w.email().await.status, EmailStatus::Sending);
+        apply(
+            &w.store,
+            &record(&w, "sns-send", "Send", Some(("send", json!({})))),
+            now(),
+        )
+        .await
+        .unwrap();
+        let email = w.email().await;
+        assert_eq!(email.status, EmailStatus::Sent);
+        assert_eq!(email.ses_message_id.as_deref(), Some("ses-1"));
+    }
+
+    #[tokio::test]
+    async fn a_hard_bounce_suppresses_the_address_and_bounces_the_lead() {
+        let w = sent_world().await;
+        let bounce = json!({"bounceType": "Permanent", "bounceSubType": "General", "timestamp": at(2),
+            "bouncedRecipients": [{"emailAddress": "ann@prospect.io", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]});
+        let outcome = apply(
+            &w.store,
+            &record(&w, "sns-b", "Bounce", Some(("bounce", bounce))),
+            now(),
+        )
+        .await;
+        assert_eq!(outcome.unwrap(), EventOutcome::Applied);
+        let email = w.email().await;
+        assert_eq!(email.status, EmailStatus::Bounced);
+        let recorded = email.events.bounce.unwrap();
+        assert_eq!(
+            (recorded.kind, recorded.status.as_deref()),
+            (BounceKind::Hard, Some("5.1.1"))
+        );
+        let address = EmailAddress::parse("ann@prospect.io").unwrap();
+        let entry = w
+            .store
+            .suppressed(w.tenant, &address)
+            .await
+            .unwrap()
+            .expect("suppressed");
+        assert_eq!(entry.reason, SuppressionReason::Bounced);
+        let lead = w.store.get_lead(w.tenant, w.job.lead_id).await.unwrap().unwrap();
+        assert_eq!(lead.status, LeadStatus::Bounced);
+        // A late delivery never moves it back.
+        let delivery = record(&w, "sns-d", "Delivery", Some(("delivery", json!({"timestamp": at(3)}))));
+        apply(&w.store, &delivery, now()).await.unwrap();
+        assert_eq!(w.email().await.status, EmailStatus::Bounced);
+    }
+
+    #[tokio::test]
+    async fn three_soft_bounces_suppress_the_address_and_a_later_complaint_is_recorded() {
+        let w = sent_world().await;
+        for n in 0..2 {
+            let bounce = json!({"bounceType": "Transient", "bounceSubType": "MailboxFull", "timestamp": at(n)});
+            apply(
+                &w.store,
+                &record(&w, &format!("soft-{n}"), "Bounce", Some(("bounce", bounce))),
+                now(),
+            )
+            .await
+            .unwrap();
+        }
+        let address = EmailAddress::parse("ann@prospect.io").unwrap();
+        assert!(
+            w.store.suppressed(w.tenant, &address).await.unwrap().is_none(),
+            "two soft bounces are not enough"
+        );
+        assert_eq!(w.email().await.status, EmailStatus::Sent);
+        let bounce = json!({"bounceType": "Transient", "bounceSubType": "MailboxFull", "timestamp": at(3)});
+        apply(
+            &w.store,
+            &record(&w, "soft-2", "Bounce", Some(("bounce", bounce))),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            w.store.suppressed(w.tenant, &address).await.unwrap().is_some(),
+            "the third suppresses"
+        );
+
+        let complaint = json!({"timestamp": at(9), "complaintFeedbackType": "abuse",
+            "complainedRecipients": [{"emailAddress": "ann@prospect.io"}]});
+        apply(
+            &w.store,
+            &record(&w, "sns-c", "Complaint", Some(("complaint", complaint))),
+            now(),
+        )
+        .await
+        .unwrap();
+        let email = w.email().await;
+        assert_eq!(email.status, EmailStatus::Complained);
+        assert_eq!(email.events.complaint_feedback_type.as_deref(), Some("abuse"));
+    }
+
+    #[tokio::test]
+    async fn a_complaint_on_a_fresh_lead_unsubscribes_it() {
+        let w = sent_world().await;
+        let complaint = json!({"timestamp": at(9), "complainedRecipients": [{"emailAddress": "ann@prospect.io"}]});
+        apply(
+            &w.store,
+            &record(&w, "sns-c", "Complaint", Some(("complaint", complaint))),
+            now(),
+        )
+        .await
+        .unwrap();
+        let lead = w.store.get_lead(w.tenant, w.job.lead_id).await.unwrap().unwrap();
+        assert_eq!(lead.status, LeadStatus::Unsubscribed);
+        let address = EmailAddress::parse("ann@prospect.io").unwrap();
+        let entry = w.store.suppressed(w.tenant, &address).await.unwrap().unwrap();
+        assert_eq!(entry.reason, SuppressionReason::Complained);
+    }
+
+    #[tokio::test]
+    async fn an_event_without_our_tags_is_unmatched() {
+        let w = sent_world().await;
+        let mut foreign = record(&w, "sns-x", "Open", Some(("open", json!({"timestamp": at(1)}))));
+        foreign.event.mail.tags.clear();
+        assert_eq!(
+            apply(&w.store, &foreign, now()).await.unwrap(),
+            EventOutcome::Unmatched("the message carries no email tags")
+        );
+    }
+}
