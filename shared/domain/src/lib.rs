@@ -8,6 +8,7 @@ pub mod campaign;
 pub mod clock;
 pub mod csv_import;
 pub mod email;
+pub mod engagement;
 pub mod enrich;
 pub mod error;
 pub mod ids;

@@ -14,6 +14,7 @@
 //! the email claimed and sends nothing (see docs/decisions.md §17).
 
 use crate::email::EmailAddress;
+use crate::engagement::{Interaction, machine_reason};
 use crate::error::DomainError;
 use crate::ids::{CampaignId, EmailId, LeadId, MailboxId, TemplateId, TenantId};
 use chrono::{DateTime, Utc};
@@ -341,6 +342,7 @@ pub enum BounceKind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EmailEvents {
     pub delivered_at: Option<DateTime<Utc>>,
+    /// Human opens (machine ones are `machine_opens`; see `engagement`).
     pub opens: u32,
     pub first_opened_at: Option<DateTime<Utc>>,
     pub last_opened_at: Option<DateTime<Utc>>,
@@ -353,6 +355,11 @@ pub struct EmailEvents {
     pub bounce: Option<BounceRecord>,
     pub soft_bounces: u32,
     pub complaint_feedback_type: Option<String>,
+    /// Opens and clicks by gateways, scanners and privacy proxies: kept, not counted as people's.
+    #[serde(default)]
+    pub machine_opens: u32,
+    #[serde(default)]
+    pub machine_clicks: u32,
     /// Ids of the events applied (newest last, at most 100): a redelivered
     /// event is recognised and changes nothing.
     pub applied: Vec<String>,
@@ -373,10 +380,14 @@ pub enum EmailEvent {
     },
     Opened {
         at: DateTime<Utc>,
+        user_agent: Option<String>,
+        ip: Option<String>,
     },
     Clicked {
         at: DateTime<Utc>,
         link: String,
+        user_agent: Option<String>,
+        ip: Option<String>,
     },
     Bounced(BounceRecord),
     Complained {
@@ -446,13 +457,30 @@ impl OutboundEmail {
                 events.delivered_at.get_or_insert(*at);
                 self.advance(EmailStatus::Delivered);
             }
-            EmailEvent::Opened { at } => {
+            EmailEvent::Opened { at, user_agent, ip } => {
+                let start = events.delivered_at.or(self.sent_at);
+                let machine = machine_reason(Interaction::Open, user_agent.as_deref(), ip.as_deref(), *at, start);
+                if machine.is_some() {
+                    events.machine_opens += 1;
+                    return self.applied(event_id, now);
+                }
                 events.opens += 1;
                 events.first_opened_at = Some(events.first_opened_at.map_or(*at, |f| f.min(*at)));
                 events.last_opened_at = Some(events.last_opened_at.map_or(*at, |l| l.max(*at)));
                 self.advance(EmailStatus::Opened);
             }
-            EmailEvent::Clicked { at, link } => {
+            EmailEvent::Clicked {
+                at,
+                link,
+                user_agent,
+                ip,
+            } => {
+                let start = events.delivered_at.or(self.sent_at);
+                let machine = machine_reason(Interaction::Click, user_agent.as_deref(), ip.as_deref(), *at, start);
+                if machine.is_some() {
+                    events.machine_clicks += 1;
+                    return self.applied(event_id, now);
+                }
                 events.clicks += 1;
                 events.first_clicked_at = Some(events.first_clicked_at.map_or(*at, |f| f.min(*at)));
                 events.last_clicked_at = Some(events.last_clicked_at.map_or(*at, |l| l.max(*at)));
@@ -483,6 +511,10 @@ impl OutboundEmail {
                 self.advance(EmailStatus::Failed);
             }
         }
+        self.applied(event_id, now);
+    }
+
+    fn applied(&mut self, event_id: &str, now: DateTime<Utc>) {
         let applied = &mut self.events.applied;
         applied.push(event_id.to_string());
         if applied.len() > MAX_APPLIED_EVENTS {

@@ -44,10 +44,16 @@ fn email_event(record: &SesEventRecord) -> Option<EmailEvent> {
             ses_message_id: event.ses_message_id().to_string(),
         },
         SesEventDetail::Delivery(_) => EmailEvent::Delivered { at },
-        SesEventDetail::Open(_) => EmailEvent::Opened { at },
+        SesEventDetail::Open(open) => EmailEvent::Opened {
+            at,
+            user_agent: open.user_agent.clone(),
+            ip: open.ip_address.clone(),
+        },
         SesEventDetail::Click(click) => EmailEvent::Clicked {
             at,
             link: click.link.clone(),
+            user_agent: click.user_agent.clone(),
+            ip: click.ip_address.clone(),
         },
         SesEventDetail::Bounce(bounce) => {
             let recipient = bounce.bounced_recipients.first();
@@ -316,6 +322,33 @@ mod tests {
         assert_eq!((email.events.opens, email.events.clicks), (1, 1));
         assert_eq!(email.events.clicked_links, ["https://acme.io/demo"]);
         assert!(email.events.delivered_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn machine_opens_and_clicks_are_kept_apart_and_do_not_open_the_email() {
+        let w = sent_world().await;
+        let delivered = at(1);
+        apply(
+            &w.store,
+            &record(&w, "d", "Delivery", Some(("delivery", json!({"timestamp": delivered})))),
+            now(),
+        )
+        .await
+        .unwrap();
+        // A gateway follows the link two seconds after delivery; Apple's proxy fetches the pixel.
+        let scan = json!({"timestamp": (now() + TimeDelta::minutes(1) + TimeDelta::seconds(2)).to_rfc3339(),
+            "link": "https://acme.io/demo", "userAgent": "Mozilla/5.0", "ipAddress": "198.51.100.4"});
+        apply(&w.store, &record(&w, "c", "Click", Some(("click", scan))), now())
+            .await
+            .unwrap();
+        let proxy = json!({"timestamp": at(30), "userAgent": "Mozilla/5.0", "ipAddress": "17.58.1.1"});
+        apply(&w.store, &record(&w, "o", "Open", Some(("open", proxy))), now())
+            .await
+            .unwrap();
+        let email = w.email().await;
+        assert_eq!(email.status, EmailStatus::Delivered);
+        assert_eq!((email.events.opens, email.events.clicks), (0, 0));
+        assert_eq!((email.events.machine_opens, email.events.machine_clicks), (1, 1));
     }
 
     #[tokio::test]
