@@ -27,7 +27,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         Arc::new(import_files),
         Arc::new(
             SesIdentities::new(aws_sdk_ses::Client::new(&config))
-                .with_configuration_sets(std::env::var("SES_CONFIGURATION_SET_PREFIX").ok()),
+                .with_configuration_sets(std::env::var("SES_CONFIGURATION_SET_PREFIX").ok())
+                .with_events_topic(std::env::var("SES_EVENTS_TOPIC_ARN").ok()),
         ),
         link_signer,
     ));

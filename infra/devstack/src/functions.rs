@@ -35,6 +35,9 @@ pub struct LocalFunctions {
     pub sender: sender::Sender,
     /// The send queue, which triggers the sender.
     pub send_trigger: QueueTrigger,
+    pub ses_events: ses_events::SesEvents,
+    /// The queue the SES events topic feeds, which triggers ses-events.
+    pub ses_events_trigger: QueueTrigger,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -97,7 +100,8 @@ impl LocalFunctions {
             // The emulator's SES identity API (verification succeeds at once there).
             Arc::new(
                 SesIdentities::new(aws_sdk_ses::Client::new(config))
-                    .with_configuration_sets(environment.get("SES_CONFIGURATION_SET_PREFIX").cloned()),
+                    .with_configuration_sets(environment.get("SES_CONFIGURATION_SET_PREFIX").cloned())
+                    .with_events_topic(environment.get("SES_EVENTS_TOPIC_ARN").cloned()),
             ),
             link_signer.clone(),
         )
@@ -140,9 +144,19 @@ impl LocalFunctions {
         };
 
         let (environment, _) = stack.function_environment(template, "SenderFunction")?;
+        // The emulator's SES publishes no events: the local SES simulator does, to the template's topic.
+        let topic_arn = stack
+            .resolve(template, &serde_json::json!({"Ref": "SesEventsTopic"}))
+            .ok_or_else(|| DevstackError::Template("SesEventsTopic was not provisioned".into()))?;
+        let mailer = crate::ses_simulator::SimulatedSes {
+            inner: Arc::new(SesMailer::new(config)),
+            sns: aws_sdk_sns::Client::new(config),
+            topic_arn,
+            clock: wiring.clock.clone(),
+        };
         let sender = sender::Sender {
             store: store.clone(),
-            mailer: Arc::new(SesMailer::new(config)),
+            mailer: Arc::new(mailer),
             links: Arc::new(SignedLinks::new(link_signer, &wiring.public_url)),
             configuration_set_prefix: environment
                 .get("SES_CONFIGURATION_SET_PREFIX")
@@ -162,6 +176,22 @@ impl LocalFunctions {
                 logical_id: "SendQueue".into(),
             }
         };
+        let (environment, _) = stack.function_environment(template, "SesEventsFunction")?;
+        let ses_events = ses_events::SesEvents {
+            store: store.clone(),
+            clock: wiring.clock.clone(),
+            dead_letters: environment
+                .get("SES_EVENTS_DLQ_URL")
+                .map(|url| SqsQueue::new(sqs.clone(), url)),
+        };
+        let ses_events_trigger = {
+            let missing = || DevstackError::Template("SesEventsQueue was not provisioned".into());
+            QueueTrigger {
+                url: stack.queue_url("SesEventsQueue").ok_or_else(missing)?.to_string(),
+                arn: stack.queue_arn("SesEventsQueue").ok_or_else(missing)?.to_string(),
+                logical_id: "SesEventsQueue".into(),
+            }
+        };
         Ok(Self {
             store,
             sqs,
@@ -171,6 +201,8 @@ impl LocalFunctions {
             sender,
             ingest_triggers,
             send_trigger,
+            ses_events,
+            ses_events_trigger,
             clock: wiring.clock.clone(),
         })
     }
@@ -197,6 +229,39 @@ impl LocalFunctions {
         .await
     }
 
+    /// One delivery round of the SES events queue to the ses-events function.
+    pub async fn deliver_to_ses_events(
+        &self,
+        wait_seconds: i32,
+        retry_after_seconds: i32,
+    ) -> Result<crate::sqs_driver::Delivery, aws_sdk_sqs::Error> {
+        let handler = self.ses_events.clone();
+        crate::sqs_driver::deliver_once(
+            &self.sqs,
+            &self.ses_events_trigger.url,
+            &self.ses_events_trigger.arn,
+            wait_seconds,
+            retry_after_seconds,
+            |event| async move { handler.handle(event).await },
+        )
+        .await
+    }
+
+    /// Delivers the SES events queue until it is empty; the records handled.
+    pub async fn drain_ses_events(&self) -> Result<usize, DevstackError> {
+        let mut handled = 0;
+        loop {
+            let delivery = self
+                .deliver_to_ses_events(0, 0)
+                .await
+                .map_err(|e| DevstackError::Template(format!("the SES events queue: {e}")))?;
+            if delivery.received == 0 {
+                return Ok(handled);
+            }
+            handled += delivery.received;
+        }
+    }
+
     /// One scheduler tick at the clock's time, then the send queue to the
     /// sender until it is empty: what a minute of the deployed stack does.
     pub async fn run_minute(&self) -> Result<usize, DevstackError> {
@@ -216,6 +281,8 @@ impl LocalFunctions {
                 .await
                 .map_err(|e| DevstackError::Template(format!("the send queue: {e}")))?;
             if delivery.received == 0 {
+                // What SES reported about those sends, as its events arrive.
+                self.drain_ses_events().await?;
                 return Ok(handled);
             }
             handled += delivery.received;

@@ -6,6 +6,7 @@ pub mod dev_routes;
 pub mod emulator;
 pub mod functions;
 pub mod provision;
+pub mod ses_simulator;
 pub mod sqs_driver;
 pub mod template;
 

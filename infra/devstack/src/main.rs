@@ -159,6 +159,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     save_state(&state_path, &state)?;
     let demo_key = state.demo_admin_key.clone().unwrap_or_default();
 
+    // The SES events queue (fed by the local SES simulator through SNS) to the ses-events function.
+    {
+        let functions = functions.clone();
+        delivery_loops.push(tokio::spawn(async move {
+            loop {
+                match functions.deliver_to_ses_events(1, 30).await {
+                    Ok(delivery) if delivery.received > 0 => continue,
+                    Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not receive SES events; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    }
+                }
+            }
+        }));
+    }
+
     // EventBridge Scheduler's one-minute tick, locally, on the devstack's clock.
     let ticking = Arc::new(tokio::sync::Mutex::new(()));
     // The send queue to the sender, as its SQS trigger would.

@@ -17,13 +17,14 @@ use std::collections::BTreeMap;
 /// Resource types that hold state the functions need but the local stack does
 /// not create yet: provisioning stops with a clear error rather than leaving
 /// them silently missing.
-const NOT_YET_LOCAL: &[&str] = &["AWS::SNS::Topic", "AWS::Kinesis::Stream"];
+const NOT_YET_LOCAL: &[&str] = &["AWS::Kinesis::Stream"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LocalResource {
     Table { name: String },
     Queue { name: String, url: String, arn: String },
     Bucket { name: String },
+    Topic { name: String, arn: String },
 }
 
 /// What was provisioned, by logical id.
@@ -76,6 +77,7 @@ impl LocalStack {
                 Some(LocalResource::Table { name }) => Some(name.clone()),
                 Some(LocalResource::Queue { url, .. }) => Some(url.clone()),
                 Some(LocalResource::Bucket { name }) => Some(name.clone()),
+                Some(LocalResource::Topic { arn, .. }) => Some(arn.clone()),
                 None => template.parameter_default(target),
             };
         }
@@ -92,6 +94,7 @@ impl LocalStack {
                 (LocalResource::Queue { url, .. }, "QueueUrl") => Some(url.clone()),
                 (LocalResource::Queue { name, .. }, "QueueName") => Some(name.clone()),
                 (LocalResource::Bucket { name }, "Arn") => Some(format!("arn:aws:s3:::{name}")),
+                (LocalResource::Topic { name, .. }, "TopicName") => Some(name.clone()),
                 _ => None,
             };
         }
@@ -404,6 +407,7 @@ pub async fn provision(config: &SdkConfig, template: &Template, prefix: &str) ->
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     let sqs = aws_sdk_sqs::Client::new(config);
     let s3 = cc_store::S3Files::client(config);
+    let sns = aws_sdk_sns::Client::new(config);
     let mut stack = LocalStack {
         prefix: prefix.to_string(),
         ..Default::default()
@@ -442,6 +446,21 @@ pub async fn provision(config: &SdkConfig, template: &Template, prefix: &str) ->
             }
             // Buckets send to queues: made once every queue exists, below.
             "AWS::S3::Bucket" => {}
+            "AWS::SNS::Topic" => {
+                let out = sns
+                    .create_topic()
+                    .name(&physical)
+                    .send()
+                    .await
+                    .map_err(|e| failed(resource.logical_id)(Box::new(e)))?;
+                let arn = out.topic_arn().unwrap_or_default().to_string();
+                stack.resources.insert(
+                    resource.logical_id.to_string(),
+                    LocalResource::Topic { name: physical, arn },
+                );
+            }
+            // Subscriptions join topics to queues: made once both exist, below.
+            "AWS::SNS::Subscription" => {}
             _ => stack
                 .skipped
                 .push(format!("{} ({})", resource.logical_id, resource.kind)),
@@ -469,6 +488,28 @@ pub async fn provision(config: &SdkConfig, template: &Template, prefix: &str) ->
         sqs.set_queue_attributes()
             .queue_url(url)
             .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+            .send()
+            .await
+            .map_err(|e| failed(resource.logical_id)(Box::new(e)))?;
+    }
+
+    // Topics deliver to queues as the template subscribes them (moto delivers in-process).
+    for resource in resources.iter().filter(|r| r.kind == "AWS::SNS::Subscription") {
+        let props = resource.properties;
+        let resolve = |field: &str| {
+            props
+                .get(field)
+                .and_then(|v| stack.resolve(template, v))
+                .ok_or_else(|| {
+                    DevstackError::Template(format!("{}: {field} does not resolve locally", resource.logical_id))
+                })
+        };
+        let (topic, protocol, endpoint) = (resolve("TopicArn")?, resolve("Protocol")?, resolve("Endpoint")?);
+        let mut request = sns.subscribe().topic_arn(topic).protocol(protocol).endpoint(endpoint);
+        if let Some(raw) = props.get("RawMessageDelivery").and_then(scalar_text) {
+            request = request.attributes("RawMessageDelivery", raw);
+        }
+        request
             .send()
             .await
             .map_err(|e| failed(resource.logical_id)(Box::new(e)))?;

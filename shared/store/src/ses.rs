@@ -26,6 +26,8 @@ pub struct SesIdentities {
     client: Client,
     /// `cc-<stage>-`: tenants' configuration sets are this plus the tenant id.
     configuration_set_prefix: Option<String>,
+    /// The SNS topic every configuration set publishes its events to.
+    events_topic: Option<String>,
 }
 
 impl SesIdentities {
@@ -33,7 +35,14 @@ impl SesIdentities {
         Self {
             client,
             configuration_set_prefix: None,
+            events_topic: None,
         }
+    }
+
+    /// Each tenant's configuration set publishes its events to this topic.
+    pub fn with_events_topic(mut self, topic_arn: Option<String>) -> Self {
+        self.events_topic = topic_arn.filter(|t| !t.is_empty());
+        self
     }
 
     /// Also creates each tenant's configuration set, named with this prefix.
@@ -115,9 +124,8 @@ impl SenderIdentities for SesIdentities {
         let Some(prefix) = &self.configuration_set_prefix else {
             return Ok(());
         };
-        let name = cc_domain::outbound::configuration_set_name(prefix, tenant);
         let set = aws_sdk_ses::types::ConfigurationSet::builder()
-            .name(name)
+            .name(cc_domain::outbound::configuration_set_name(prefix, tenant))
             .build()
             .map_err(|e| StoreError::backend("building a configuration set", e))?;
         match self

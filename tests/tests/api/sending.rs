@@ -223,7 +223,10 @@ async fn a_multi_step_sequence_sends_step_two_in_the_same_thread_after_its_delay
 
     let emails = lead_emails(&app, &s.key, &lead).await;
     assert_eq!(emails.len(), 2, "{emails:?}");
-    assert_eq!(emails[0]["status"], "sent");
+    assert_eq!(
+        emails[0]["status"], "delivered",
+        "sent, then delivered by the local SES simulator"
+    );
     assert_eq!(emails[0]["step"], 1);
     assert_eq!(emails[0]["subject"], "Hello Ann");
     assert_eq!(emails[0]["template_version"], 1);
@@ -246,7 +249,7 @@ async fn a_multi_step_sequence_sends_step_two_in_the_same_thread_after_its_delay
     assert!(header(second, "References").unwrap().contains(&first_id));
     assert_eq!(header(second, "Subject").as_deref(), Some("Re: Hello Ann"));
     let emails = lead_emails(&app, &s.key, &lead).await;
-    assert_eq!(emails[1]["status"], "sent");
+    assert_eq!(emails[1]["status"], "delivered");
     // The campaign's listing shows both.
     let listed = app.get(&format!("/v1/campaigns/{}/emails", s.campaign), &s.key).await;
     assert_eq!(listed.ok(200)["items"].as_array().unwrap().len(), 2);
@@ -610,4 +613,58 @@ async fn pausing_stops_sends_at_once_and_resuming_replans_them() {
     let sent = app.sent_from(&s.sender_addresses[0]).await;
     assert_eq!(sent.len(), 2);
     assert!(sent.iter().all(|m| m.sent_at == Some(at("2026-03-03T10:30:00Z"))));
+}
+
+#[tokio::test]
+async fn ses_events_reach_the_emails_through_sns_and_a_bounce_or_complaint_protects_the_address() {
+    let app = TestApp::spawn().await;
+    app.clock.set(at(MONDAY_EARLY));
+    let s = setup(&app, 2).await;
+    let simulator = [
+        "success@simulator.amazonses.com",
+        "bounce@simulator.amazonses.com",
+        "complaint@simulator.amazonses.com",
+    ];
+    let leads: Vec<Value> = simulator
+        .iter()
+        .map(|e| json!({"email": e, "first_name": "Sim"}))
+        .collect();
+    app.add_leads(&s.key, &s.campaign, json!({ "leads": leads }))
+        .await
+        .ok(200);
+    app.post(&format!("/v1/campaigns/{}/activate", s.campaign), &s.key, json!({}))
+        .await
+        .ok(200);
+    // The sends, then SES's events (SNS → SQS → ses-events), in the same minute.
+    app.run_at(at("2026-03-02T09:00:00Z")).await;
+    let ids = lead_ids(&app, &s.key, &s.campaign).await;
+    let first = |emails: &[Value]| emails[0].clone();
+    let success = first(&lead_emails(&app, &s.key, &ids[simulator[0]]).await);
+    assert_eq!(success["status"], "delivered", "{success}");
+    assert!(success["events"]["delivered_at"].is_string());
+    let bounced = lead_emails(&app, &s.key, &ids[simulator[1]]).await;
+    assert_eq!(bounced[0]["status"], "bounced");
+    assert_eq!(bounced[0]["events"]["bounce"]["kind"], "hard");
+    assert_eq!(bounced[0]["events"]["bounce"]["status"], "5.1.1");
+    assert_eq!(bounced[1]["status"], "suppressed", "its sequence stopped");
+    let complained = lead_emails(&app, &s.key, &ids[simulator[2]]).await;
+    assert_eq!(complained[0]["status"], "complained");
+    for (address, lead_status) in [(simulator[1], "bounced"), (simulator[2], "unsubscribed")] {
+        let lead = app.get(&format!("/v1/leads/{}", ids[address]), &s.key).await;
+        assert_eq!(lead.ok(200)["status"], lead_status, "{address}");
+    }
+    let list = app.get("/v1/suppressions", &s.key).await;
+    let entries: Vec<String> = list.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}:{}", e["value"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    assert!(entries.contains(&format!("{}:bounced", simulator[1])), "{entries:?}");
+    assert!(entries.contains(&format!("{}:complained", simulator[2])), "{entries:?}");
+    // Step 2 on Wednesday goes to the delivered lead only.
+    app.run_at(at("2026-03-04T09:00:00Z")).await;
+    let sent = app.sent_from(&s.sender_addresses[0]).await;
+    let to = |address: &str| sent.iter().filter(|m| m.destinations[0] == address).count();
+    assert_eq!((to(simulator[0]), to(simulator[1]), to(simulator[2])), (2, 1, 1));
 }
