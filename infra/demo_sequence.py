@@ -89,7 +89,7 @@ def main():
         emails += page["items"]
         path = page["next_cursor"] and f"/v1/campaigns/{campaign}/emails?limit=500&cursor={page['next_cursor']}"
     outbox = {m["id"]: m for m in call(base, key, "GET", "/dev/outbox")["items"]}
-    sent = [e for e in emails if e["status"] == "sent"]
+    sent = [e for e in emails if e["ses_message_id"]]  # sent, delivered, opened...
     on_time = [e for e in sent if outbox.get(e["ses_message_id"], {}).get("sent_at")
                and abs(_seconds(outbox[e["ses_message_id"]]["sent_at"]) - _seconds(e["scheduled_at"])) <= 60]
     by_step = {}

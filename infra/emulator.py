@@ -72,6 +72,49 @@ def serialize_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
+def one_service_model_data() -> None:
+    """`GET /moto-api/data.json?service=ses` dumps one service's models.
+
+    The full dump walks every model of every service and fails when another
+    request changes a DynamoDB item meanwhile (its keys are not JSON); the
+    devstack's outbox needs SES's sent messages only.
+    """
+    import json
+    from urllib.parse import parse_qs, urlparse
+
+    from moto.moto_api._internal.responses import MotoAPIResponse
+
+    original = MotoAPIResponse.model_data
+
+    def model_data(self, request, full_url, headers):  # type: ignore[no-untyped-def]
+        wanted = parse_qs(urlparse(full_url).query).get("service")
+        if not wanted:
+            return original(self, request, full_url, headers)
+        from moto.core.model_instances import model_data as models
+
+        results: dict = {}
+        for service in wanted:
+            results[service] = {}
+            for name, model in sorted(models.get(service, {}).items()):
+                entries = []
+                for instance in list(model.instances_tracked):
+                    entry = {}
+                    for attr in dir(instance):
+                        if attr.startswith("_"):
+                            continue
+                        try:
+                            value = getattr(instance, attr)
+                            json.dumps(value)
+                        except (TypeError, AttributeError, ValueError):
+                            continue
+                        entry[attr] = value
+                    entries.append(entry)
+                results[service][name] = entries
+        return 200, {"Content-Type": "application/json"}, json.dumps(results)
+
+    MotoAPIResponse.model_data = model_data  # type: ignore[method-assign]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -91,6 +134,7 @@ def main() -> int:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
     serialize_dynamodb()
+    one_service_model_data()
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)

@@ -154,14 +154,7 @@ pub struct OutboxItem {
 
 /// The messages the emulator's SES accepted, newest first.
 pub async fn read_outbox(http: &reqwest::Client, emulator: &str) -> Result<Vec<OutboxItem>, String> {
-    let data: Value = http
-        .get(format!("{emulator}/moto-api/data.json"))
-        .send()
-        .await
-        .map_err(|e| format!("the emulator: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("the emulator's data: {e}"))?;
+    let data = emulator_data(http, emulator).await?;
     let messages = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
     let mut items: Vec<OutboxItem> = messages
         .into_iter()
@@ -178,6 +171,33 @@ pub async fn read_outbox(http: &reqwest::Client, emulator: &str) -> Result<Vec<O
         .collect();
     items.reverse();
     Ok(items)
+}
+
+/// The emulator's model dump. It walks every model of every service, so a
+/// dump taken while other requests change models can fail; it is read again.
+async fn emulator_data(http: &reqwest::Client, emulator: &str) -> Result<Value, String> {
+    let mut last_error = String::new();
+    for attempt in 0..6 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+        }
+        let response = match http
+            .get(format!("{emulator}/moto-api/data.json?service=ses"))
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(err) => {
+                last_error = format!("the emulator: {err}");
+                continue;
+            }
+        };
+        match response.json::<Value>().await {
+            Ok(data) => return Ok(data),
+            Err(err) => last_error = format!("the emulator's data: {err}"),
+        }
+    }
+    Err(last_error)
 }
 
 /// The emulator adds the To header's entries (`Name <address>`) to the
