@@ -8,7 +8,7 @@
 //! moves it to the dead-letter queue), never swallowed. A record that cannot
 //! be decoded is parked on the dead-letter queue at once: retrying it cannot help.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use cc_domain::import::LeadBatch;
 use cc_domain::operations::imports;
 use cc_domain::ports::{ImportFiles, LeadBatchQueue, Store};
@@ -99,33 +99,21 @@ fn object_key(encoded: &str) -> Result<String, String> {
 
 impl Ingest {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            if let Err(failure) = self.handle_record(&record).await {
-                response.batch_item_failures.push(failure);
-            }
-        }
-        response
+        cc_runtime::each_sqs_record(event, |record| self.handle_record(record)).await
     }
 
-    async fn handle_record(&self, record: &SqsMessage) -> Result<(), BatchItemFailure> {
+    async fn handle_record(&self, record: SqsMessage) -> Result<(), ()> {
         let message_id = record.message_id.clone().unwrap_or_default();
-        let failure = || {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id.clone();
-            failure
-        };
         let body = record.body.as_deref().unwrap_or_default();
-        let outcome = match decode(body) {
+        match decode(body) {
             Ok(Record::Batch(batch)) => self.ingest_batch(*batch, &message_id).await,
             Ok(Record::Uploaded(keys)) => self.start_uploads(keys, &message_id).await,
             Ok(Record::S3Test) => Ok(()),
             Err(reason) => {
                 let parked = park_undecodable(self.dead_letters.as_ref(), &message_id, body, &reason).await;
-                return if parked { Ok(()) } else { Err(failure()) };
+                if parked { Ok(()) } else { Err(()) }
             }
-        };
-        outcome.map_err(|()| failure())
+        }
     }
 
     async fn ingest_batch(&self, batch: LeadBatch, message_id: &str) -> Result<(), ()> {

@@ -4,7 +4,7 @@
 //! `batchItemFailures` so SQS retries only those. A record that cannot be
 //! decoded goes to the dead-letter queue at once.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use cc_domain::clock::Clock;
 use cc_domain::operations::sending::{self, SendContext, SendOutcome};
 use cc_domain::outbound::SendJob;
@@ -31,29 +31,18 @@ pub struct Sender {
 
 impl Sender {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            if let Err(failure) = self.handle_record(&record).await {
-                response.batch_item_failures.push(failure);
-            }
-        }
-        response
+        cc_runtime::each_sqs_record(event, |record| self.handle_record(record)).await
     }
 
-    async fn handle_record(&self, record: &SqsMessage) -> Result<(), BatchItemFailure> {
+    async fn handle_record(&self, record: SqsMessage) -> Result<(), ()> {
         let message_id = record.message_id.clone().unwrap_or_default();
-        let failure = || {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id.clone();
-            failure
-        };
         let body = record.body.as_deref().unwrap_or_default();
         let job: SendJob = match serde_json::from_str(body) {
             Ok(job) => job,
             Err(err) => {
                 let reason = format!("not a send job: {err}");
                 let parked = park_undecodable(self.dead_letters.as_ref(), &message_id, body, &reason).await;
-                return if parked { Ok(()) } else { Err(failure()) };
+                return if parked { Ok(()) } else { Err(()) };
             }
         };
         let span = tracing::info_span!(
@@ -62,7 +51,7 @@ impl Sender {
             email_id = %job.email_id,
             message_id = %message_id
         );
-        self.send(&job).instrument(span).await.map(drop).map_err(|()| failure())
+        self.send(&job).instrument(span).await.map(drop)
     }
 
     /// Sends one job; `Err` when SQS should deliver it again.

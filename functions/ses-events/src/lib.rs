@@ -4,7 +4,7 @@
 //! and reports failed records in `batchItemFailures`. A record that cannot be
 //! decoded goes to the dead-letter queue at once, with the reason.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use cc_domain::clock::Clock;
 use cc_domain::operations::ses_events::{self, EventOutcome};
 use cc_domain::ports::Store;
@@ -22,29 +22,18 @@ pub struct SesEvents {
 
 impl SesEvents {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            if let Err(failure) = self.handle_record(&record).await {
-                response.batch_item_failures.push(failure);
-            }
-        }
-        response
+        cc_runtime::each_sqs_record(event, |record| self.handle_record(record)).await
     }
 
-    async fn handle_record(&self, record: &SqsMessage) -> Result<(), BatchItemFailure> {
+    async fn handle_record(&self, record: SqsMessage) -> Result<(), ()> {
         let message_id = record.message_id.clone().unwrap_or_default();
-        let failure = || {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id.clone();
-            failure
-        };
         let body = record.body.as_deref().unwrap_or_default();
         let decoded = match decode_sqs_body(body) {
             Ok(decoded) => decoded,
             Err(err) => {
                 let reason = format!("not an SES event: {err}");
                 let parked = park_undecodable(self.dead_letters.as_ref(), &message_id, body, &reason).await;
-                return if parked { Ok(()) } else { Err(failure()) };
+                return if parked { Ok(()) } else { Err(()) };
             }
         };
         let span = tracing::info_span!(
@@ -66,7 +55,7 @@ impl SesEvents {
                 }
                 Err(err) => {
                     tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "SES event failed; SQS retries it");
-                    Err(failure())
+                    Err(())
                 }
             }
         }

@@ -118,3 +118,26 @@ impl std::fmt::Display for ErrorChain<'_> {
         Ok(())
     }
 }
+
+/// Runs `handle` on each record of an SQS event in turn and reports every
+/// record it did not finish (`Err`) in `batchItemFailures`, so SQS retries
+/// only those: an SQS-triggered function never acknowledges a failed record.
+pub async fn each_sqs_record<F, Fut>(
+    event: aws_lambda_events::sqs::SqsEvent,
+    mut handle: F,
+) -> aws_lambda_events::sqs::SqsBatchResponse
+where
+    F: FnMut(aws_lambda_events::sqs::SqsMessage) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ()>>,
+{
+    let mut response = aws_lambda_events::sqs::SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        if handle(record).await.is_err() {
+            let mut failure = aws_lambda_events::sqs::BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}

@@ -187,7 +187,9 @@ pub async fn send_email(
 ) -> Result<SendOutcome, DomainError> {
     let store = ctx.store;
     let tenant = job.tenant_id;
-    let Some(email) = store.get_email(tenant, job.lead_id, job.email_id).await? else {
+    // One read for the email and the thread it may continue.
+    let lead_emails = store.list_lead_emails(tenant, job.lead_id).await?;
+    let Some(email) = lead_emails.iter().find(|e| e.id == job.email_id).cloned() else {
         return Ok(SendOutcome::AlreadyHandled);
     };
     if email.status.was_sent() {
@@ -273,10 +275,10 @@ pub async fn send_email(
         .get(email.variant as usize)
         .unwrap_or(&step.variants[step.pick_variant(email.id)]);
     let previous = if step.same_thread && email.step > 1 {
-        store
-            .get_email(tenant, lead.id, EmailId::for_step(lead.id, email.step - 1))
-            .await?
-            .filter(|p| p.status.was_sent())
+        lead_emails
+            .iter()
+            .find(|p| p.step == email.step - 1 && p.status.was_sent())
+            .cloned()
     } else {
         None
     };
