@@ -31,6 +31,7 @@ use utoipa::{Modify, OpenApi};
         list_template_versions, get_template_version, preview_template,
         put_sequence, list_campaign_emails, lead_emails,
         add_suppression, list_suppressions, remove_suppression, unsubscribe_page, one_click_unsubscribe,
+        campaign_stats, campaign_daily_stats, stats_overview, activity_feed,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),
     modifiers(&Security),
@@ -48,6 +49,7 @@ use utoipa::{Modify, OpenApi};
         (name = "templates", description = "Versioned email templates with variables, fallbacks and spintax"),
         (name = "emails", description = "Outbound emails of the sequences, from scheduled to delivered"),
         (name = "suppressions", description = "Addresses and domains the tenant never mails again"),
+        (name = "stats", description = "KPIs from counters, and the live activity feed"),
         (name = "unsubscribe", description = "The recipients' signed unsubscribe links (RFC 8058 one-click); no key"),
     )
 )]

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Bumped when stored items change shape (2: lead ids derived from addresses).
-const DATA_VERSION: u32 = 2;
+/// Bumped when stored items change shape (2: lead ids derived from addresses;
+/// 3: the feed index GSI4, counters, time-ordered activity ids).
+const DATA_VERSION: u32 = 3;
 
 /// What the devstack remembers between runs.
 #[derive(Serialize, Deserialize)]

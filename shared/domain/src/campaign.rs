@@ -106,6 +106,9 @@ pub struct Campaign {
     pub sequence: Vec<SequenceStep>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Why bounce protection paused it (cleared when it is activated again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_reason: Option<String>,
     /// Incremented by every change; used for optimistic locking.
     pub version: u64,
 }
@@ -158,6 +161,7 @@ impl Campaign {
             sequence: Vec::new(),
             created_at: now,
             updated_at: now,
+            paused_reason: None,
             version: 1,
         })
     }
@@ -209,7 +213,17 @@ impl Campaign {
             action: action.as_str(),
         })?;
         self.status = target;
+        if target == CampaignStatus::Active {
+            self.paused_reason = None;
+        }
         self.touch(now);
+        Ok(())
+    }
+
+    /// Bounce protection stops an active campaign, saying why.
+    pub fn auto_pause(&mut self, reason: String, now: DateTime<Utc>) -> Result<(), DomainError> {
+        self.transition(CampaignAction::Pause, now)?;
+        self.paused_reason = Some(reason);
         Ok(())
     }
 

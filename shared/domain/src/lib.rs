@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod scoring;
 pub mod sequence;
 pub mod ses_event;
+pub mod stats;
 pub mod suppression;
 pub mod template;
 pub mod tenant;

@@ -18,6 +18,7 @@ use crate::organization::Organization;
 use crate::outbound::{OutboundEmail, SendJob};
 use crate::page::{Page, PageRequest};
 use crate::ports::*;
+use crate::stats::{Counts, Scope, StatsDelta, Tally};
 use crate::suppression::{Suppression, SuppressionTarget};
 use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
@@ -38,7 +39,9 @@ struct State {
     taken_ids: std::collections::HashSet<(TenantId, LeadId)>,
     imports: HashMap<(TenantId, ImportJobId), (ImportJob, std::collections::BTreeSet<u32>)>,
     import_errors: BTreeMap<(TenantId, ImportJobId, u32), RowError>,
-    activities: BTreeMap<(TenantId, LeadId, uuid::Uuid), Activity>,
+    /// Keyed by tenant and feed position; lead timelines filter it.
+    activities: BTreeMap<(TenantId, String), Activity>,
+    stats: BTreeMap<(TenantId, Scope), (Tally, BTreeMap<NaiveDate, Counts>)>,
     sources: BTreeMap<LeadSourceId, LeadSource>,
     mailboxes: BTreeMap<(TenantId, MailboxId), Mailbox>,
     mailbox_addresses: HashMap<(TenantId, String), MailboxId>,
@@ -49,6 +52,23 @@ struct State {
     bookings: HashMap<(TenantId, MailboxId), MailboxBookings>,
     /// Keyed like the DynamoDB items (`A#<address>` / `D#<domain>`), so listings come out in the same order.
     suppressions: BTreeMap<(TenantId, String), Suppression>,
+}
+
+impl State {
+    fn add_stats(&mut self, tenant: TenantId, delta: &StatsDelta) {
+        for ((scope, day), tally) in &delta.0 {
+            let (totals, days) = self.stats.entry((tenant, *scope)).or_default();
+            totals.merge(tally);
+            days.entry(*day).or_default().merge(&tally.whole());
+        }
+    }
+
+    fn record_lead_change(&mut self, previous: Option<&Lead>, next: Option<&Lead>, at: DateTime<Utc>) {
+        let Some(tenant) = previous.or(next).map(|l| l.tenant_id) else {
+            return;
+        };
+        self.add_stats(tenant, &StatsDelta::for_lead_change(previous, next, at));
+    }
 }
 
 #[derive(Default)]
@@ -337,6 +357,7 @@ impl LeadStore for MemoryStore {
                     s.taken_ids.insert((lead.tenant_id, lead.id));
                     s.addresses.insert(address(lead), lead.id);
                     s.leads.insert((lead.tenant_id, lead.id), lead.clone());
+                    s.record_lead_change(None, Some(lead), lead.created_at);
                     LeadInsert::Created
                 })
                 .collect()
@@ -397,13 +418,16 @@ impl LeadStore for MemoryStore {
             s.addresses.remove(&address(previous));
             s.addresses.insert(address(lead), lead.id);
             s.leads.insert((lead.tenant_id, lead.id), lead.clone());
+            s.record_lead_change(Some(previous), Some(lead), lead.updated_at);
             Ok(Ok(()))
         })
     }
 
     async fn delete_lead(&self, lead: &Lead) -> Result<(), StoreError> {
         self.with(|s| {
-            s.leads.remove(&(lead.tenant_id, lead.id));
+            if let Some(stored) = s.leads.remove(&(lead.tenant_id, lead.id)) {
+                s.record_lead_change(Some(&stored), None, Utc::now());
+            }
             s.addresses.remove(&address(lead));
             // An id keeps blocking its chain only while the lead's address differs from the one it was made for.
             if lead.id_for_probe(0) == lead.id {
@@ -600,12 +624,7 @@ impl ImportFiles for MemoryFiles {
 #[async_trait]
 impl ActivityStore for MemoryStore {
     async fn append_activities(&self, activities: &[Activity]) -> Result<(), StoreError> {
-        self.with(|s| {
-            for activity in activities {
-                s.activities
-                    .insert((activity.tenant_id, activity.lead_id, activity.id), activity.clone());
-            }
-        });
+        self.with(|s| s.append_activities(activities));
         Ok(())
     }
 
@@ -616,22 +635,101 @@ impl ActivityStore for MemoryStore {
         request: &PageRequest,
     ) -> Result<Page<Activity>, StoreError> {
         let items = self.with(|s| {
-            // The lead records its own creation, first in its timeline.
-            let created = s
-                .leads
-                .get(&(tenant, lead))
-                .map(|l| (String::new(), Activity::lead_created(l)));
-            created
-                .into_iter()
-                .chain(
-                    s.activities
-                        .iter()
-                        .filter(|((t, l, _), _)| *t == tenant && *l == lead)
-                        .map(|((_, _, id), a)| (id.to_string(), a.clone())),
-                )
-                .collect()
+            let mut items: Vec<(String, Activity)> = s
+                .activities
+                .range((tenant, String::new())..)
+                .take_while(|((t, _), _)| *t == tenant)
+                .filter(|(_, a)| a.lead_id == Some(lead))
+                // Keys ascend as ids descend: the cursor logic pages forward.
+                .map(|(_, a)| (format!("{:032x}", u128::MAX - a.id.as_u128()), a.clone()))
+                .collect();
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            // The lead records its own creation, last in its timeline.
+            items.extend(
+                s.leads
+                    .get(&(tenant, lead))
+                    .map(|l| ("~".to_string(), Activity::lead_created(l))),
+            );
+            items
         });
         page(tenant, &format!("activities{lead}"), items, request)
+    }
+
+    async fn activity_feed(
+        &self,
+        tenant: TenantId,
+        after: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError> {
+        Ok(self.with(|s| {
+            let mut feed: Vec<(String, Activity)> = s
+                .activities
+                .range((tenant, String::new())..)
+                .take_while(|((t, _), _)| *t == tenant)
+                .map(|((_, position), a)| (position.clone(), a.clone()))
+                .chain(
+                    s.leads
+                        .values()
+                        .filter(|l| l.tenant_id == tenant)
+                        .map(Activity::lead_created)
+                        .map(|a| (a.feed_position(), a)),
+                )
+                .filter(|(_, a)| a.recorded_at.unwrap_or(a.at) <= until)
+                .filter(|(position, _)| after.is_none_or(|after| position.as_str() > after))
+                .collect();
+            feed.sort_by(|a, b| a.0.cmp(&b.0));
+            if after.is_none() {
+                let skip = feed.len().saturating_sub(limit);
+                feed.drain(..skip);
+            }
+            feed.truncate(limit);
+            feed.into_iter().map(|(_, a)| a).collect()
+        }))
+    }
+}
+
+impl State {
+    fn append_activities(&mut self, activities: &[Activity]) {
+        for activity in activities {
+            // Recording it again moves it, as the DynamoDB feed index does.
+            self.activities
+                .retain(|(t, _), a| !(*t == activity.tenant_id && a.id == activity.id));
+            self.activities
+                .insert((activity.tenant_id, activity.feed_position()), activity.clone());
+        }
+    }
+}
+
+#[async_trait]
+impl StatsStore for MemoryStore {
+    async fn add_stats(&self, tenant: TenantId, delta: &StatsDelta) -> Result<(), StoreError> {
+        self.with(|s| s.add_stats(tenant, delta));
+        Ok(())
+    }
+
+    async fn stats_totals(&self, tenant: TenantId, scope: Scope) -> Result<Tally, StoreError> {
+        Ok(self.with(|s| {
+            s.stats
+                .get(&(tenant, scope))
+                .map(|(t, _)| t.clone())
+                .unwrap_or_default()
+        }))
+    }
+
+    async fn stats_days(
+        &self,
+        tenant: TenantId,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, Counts>, StoreError> {
+        Ok(self.with(|s| {
+            s.stats
+                .get(&(tenant, scope))
+                .map(|(_, days)| days.range(from..=to).map(|(d, c)| (*d, c.clone())).collect())
+                .unwrap_or_default()
+        }))
     }
 }
 
@@ -949,7 +1047,7 @@ impl SenderIdentities for MemoryIdentities {
 impl EmailStore for MemoryStore {
     async fn schedule_emails(&self, emails: &[OutboundEmail]) -> Result<Vec<bool>, StoreError> {
         Ok(self.with(|s| {
-            emails
+            let stored: Vec<bool> = emails
                 .iter()
                 .map(|e| match s.emails.entry((e.tenant_id, e.lead_id, e.step)) {
                     std::collections::btree_map::Entry::Occupied(_) => false,
@@ -958,8 +1056,40 @@ impl EmailStore for MemoryStore {
                         true
                     }
                 })
+                .collect();
+            for (email, _) in emails.iter().zip(&stored).filter(|(_, stored)| **stored) {
+                s.add_stats(email.tenant_id, &StatsDelta::for_scheduled([email], email.updated_at));
+            }
+            stored
+        }))
+    }
+
+    async fn get_emails(&self, tenant: TenantId, keys: &[(LeadId, u32)]) -> Result<Vec<OutboundEmail>, StoreError> {
+        Ok(self.with(|s| {
+            keys.iter()
+                .filter_map(|(lead, step)| s.emails.get(&(tenant, *lead, *step)).cloned())
                 .collect()
         }))
+    }
+
+    async fn commit_email_events(&self, commit: &EmailEventsCommit) -> Result<(), StoreError> {
+        self.with(|s| {
+            let current = |e: &OutboundEmail| s.emails.get(&(commit.tenant, e.lead_id, e.step)).map(|x| x.version);
+            if commit
+                .emails
+                .iter()
+                .any(|(email, expected)| email.tenant_id != commit.tenant || current(email) != Some(*expected))
+            {
+                return Err(StoreError::VersionConflict);
+            }
+            for (email, _) in &commit.emails {
+                s.emails
+                    .insert((commit.tenant, email.lead_id, email.step), email.clone());
+            }
+            s.append_activities(&commit.activities);
+            s.add_stats(commit.tenant, &commit.stats);
+            Ok(())
+        })
     }
 
     async fn get_email(

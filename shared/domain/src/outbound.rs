@@ -17,6 +17,7 @@ use crate::email::EmailAddress;
 use crate::engagement::{Interaction, machine_reason};
 use crate::error::DomainError;
 use crate::ids::{CampaignId, EmailId, LeadId, MailboxId, TemplateId, TenantId};
+use crate::stats::Metric;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -355,6 +356,11 @@ pub struct EmailEvents {
     pub bounce: Option<BounceRecord>,
     pub soft_bounces: u32,
     pub complaint_feedback_type: Option<String>,
+    #[serde(default)]
+    pub complained_at: Option<DateTime<Utc>>,
+    /// SES's Send event arrived (the `sent` counter counts it once).
+    #[serde(default)]
+    pub send_confirmed: bool,
     /// Opens and clicks by gateways, scanners and privacy proxies: kept, not counted as people's.
     #[serde(default)]
     pub machine_opens: u32,
@@ -437,11 +443,13 @@ impl OutboundEmail {
     }
 
     /// Applies one SES event (once per `event_id`): late or repeated events
-    /// never move the status back.
-    pub fn apply_event(&mut self, event_id: &str, event: &EmailEvent, now: DateTime<Utc>) {
+    /// never move the status back. Returns what changed, for the counters.
+    pub fn apply_event(&mut self, event_id: &str, event: &EmailEvent, now: DateTime<Utc>) -> EventChanges {
+        let mut changes = EventChanges::default();
         if self.has_applied(event_id) {
-            return;
+            return changes;
         }
+        changes.applied = true;
         let events = &mut self.events;
         match event {
             EmailEvent::Sent { ses_message_id } => {
@@ -451,9 +459,12 @@ impl OutboundEmail {
                 if self.sent_at.is_none() && self.status == EmailStatus::Sending {
                     self.sent_at = Some(now);
                 }
+                changes.sent = !events.send_confirmed;
+                events.send_confirmed = true;
                 self.advance(EmailStatus::Sent);
             }
             EmailEvent::Delivered { at } => {
+                changes.delivered = events.delivered_at.is_none();
                 events.delivered_at.get_or_insert(*at);
                 self.advance(EmailStatus::Delivered);
             }
@@ -462,8 +473,11 @@ impl OutboundEmail {
                 let machine = machine_reason(Interaction::Open, user_agent.as_deref(), ip.as_deref(), *at, start);
                 if machine.is_some() {
                     events.machine_opens += 1;
-                    return self.applied(event_id, now);
+                    changes.machine_open = true;
+                    self.applied(event_id, now);
+                    return changes;
                 }
+                changes.first_open = events.opens == 0;
                 events.opens += 1;
                 events.first_opened_at = Some(events.first_opened_at.map_or(*at, |f| f.min(*at)));
                 events.last_opened_at = Some(events.last_opened_at.map_or(*at, |l| l.max(*at)));
@@ -479,8 +493,11 @@ impl OutboundEmail {
                 let machine = machine_reason(Interaction::Click, user_agent.as_deref(), ip.as_deref(), *at, start);
                 if machine.is_some() {
                     events.machine_clicks += 1;
-                    return self.applied(event_id, now);
+                    changes.machine_click = true;
+                    self.applied(event_id, now);
+                    return changes;
                 }
+                changes.first_click = events.clicks == 0;
                 events.clicks += 1;
                 events.first_clicked_at = Some(events.first_clicked_at.map_or(*at, |f| f.min(*at)));
                 events.last_clicked_at = Some(events.last_clicked_at.map_or(*at, |l| l.max(*at)));
@@ -490,15 +507,25 @@ impl OutboundEmail {
                 self.advance(EmailStatus::Clicked);
             }
             EmailEvent::Bounced(bounce) => {
-                if bounce.kind == BounceKind::Soft {
-                    events.soft_bounces += 1;
+                let was_hard = events.bounce.as_ref().is_some_and(|b| b.kind == BounceKind::Hard);
+                match bounce.kind {
+                    BounceKind::Soft => {
+                        changes.first_soft_bounce = events.soft_bounces == 0;
+                        events.soft_bounces += 1;
+                    }
+                    BounceKind::Hard => changes.hard_bounce = !was_hard,
                 }
-                events.bounce = Some(bounce.clone());
+                // A soft bounce after a hard one does not hide the hard one.
+                if !was_hard || bounce.kind == BounceKind::Hard {
+                    events.bounce = Some(bounce.clone());
+                }
                 if bounce.kind == BounceKind::Hard {
                     self.advance(EmailStatus::Bounced);
                 }
             }
-            EmailEvent::Complained { feedback_type, .. } => {
+            EmailEvent::Complained { feedback_type, at } => {
+                changes.complained = events.complained_at.is_none();
+                events.complained_at.get_or_insert(*at);
                 events.complaint_feedback_type = feedback_type.clone();
                 self.advance(EmailStatus::Complained);
             }
@@ -512,6 +539,7 @@ impl OutboundEmail {
             }
         }
         self.applied(event_id, now);
+        changes
     }
 
     fn applied(&mut self, event_id: &str, now: DateTime<Utc>) {
@@ -521,6 +549,40 @@ impl OutboundEmail {
             applied.remove(0);
         }
         self.touch(now);
+    }
+}
+
+/// What applying one event changed: the counters count these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventChanges {
+    /// False for a redelivered event.
+    pub applied: bool,
+    pub sent: bool,
+    pub delivered: bool,
+    pub first_open: bool,
+    pub first_click: bool,
+    pub machine_open: bool,
+    pub machine_click: bool,
+    pub hard_bounce: bool,
+    pub first_soft_bounce: bool,
+    pub complained: bool,
+}
+
+impl EventChanges {
+    pub fn metrics(self) -> impl Iterator<Item = Metric> {
+        [
+            (self.sent, Metric::Sent),
+            (self.delivered, Metric::Delivered),
+            (self.first_open, Metric::Opened),
+            (self.first_click, Metric::Clicked),
+            (self.machine_open, Metric::MachineOpens),
+            (self.machine_click, Metric::MachineClicks),
+            (self.hard_bounce, Metric::BouncedHard),
+            (self.first_soft_bounce, Metric::BouncedSoft),
+            (self.complained, Metric::Complained),
+        ]
+        .into_iter()
+        .filter_map(|(changed, metric)| changed.then_some(metric))
     }
 }
 

@@ -17,12 +17,13 @@ use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
 use crate::outbound::{OutboundEmail, SendJob};
 use crate::page::{Page, PageRequest};
+use crate::stats::{Counts, Scope, StatsDelta, Tally};
 use crate::suppression::{Suppression, SuppressionTarget};
 use crate::template::{Template, TemplateVersion};
 use crate::tenant::Tenant;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A uniqueness rule was hit: the id of the item that already holds the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,12 +189,40 @@ pub trait ActivityStore: Send + Sync {
     /// written again in place, not twice. `lead.created` is never appended:
     /// the lead itself records it, and listings show it first.
     async fn append_activities(&self, activities: &[Activity]) -> Result<(), StoreError>;
+    /// A lead's timeline, newest first (its creation last).
     async fn list_lead_activities(
         &self,
         tenant: TenantId,
         lead: LeadId,
         page: &PageRequest,
     ) -> Result<Page<Activity>, StoreError>;
+    /// The tenant's live feed in recording order: activities (new leads
+    /// included) positioned after `after` (a `feed_position`) and at or
+    /// before `until`, at most `limit`. Without `after`, the latest `limit`.
+    async fn activity_feed(
+        &self,
+        tenant: TenantId,
+        after: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Activity>, StoreError>;
+}
+
+/// The counters behind the KPIs (see `crate::stats`).
+#[async_trait]
+pub trait StatsStore: Send + Sync {
+    /// Adds a delta to the totals and the days it names.
+    async fn add_stats(&self, tenant: TenantId, delta: &StatsDelta) -> Result<(), StoreError>;
+    /// All-time counts of a campaign or the tenant, by slice. One read.
+    async fn stats_totals(&self, tenant: TenantId, scope: Scope) -> Result<Tally, StoreError>;
+    /// Counts per day over `from..=to` (days without counts absent). One read for a few months.
+    async fn stats_days(
+        &self,
+        tenant: TenantId,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, Counts>, StoreError>;
 }
 
 #[async_trait]
@@ -359,6 +388,12 @@ pub trait EmailStore: Send + Sync {
     async fn schedule_emails(&self, emails: &[OutboundEmail]) -> Result<Vec<bool>, StoreError>;
     async fn get_email(&self, tenant: TenantId, lead: LeadId, id: EmailId)
     -> Result<Option<OutboundEmail>, StoreError>;
+    /// Emails by lead and step, in one read; missing ones are left out.
+    async fn get_emails(&self, tenant: TenantId, keys: &[(LeadId, u32)]) -> Result<Vec<OutboundEmail>, StoreError>;
+    /// Writes what a batch of SES events did, all or nothing: the emails (each
+    /// if still at its expected version, else [`StoreError::VersionConflict`]
+    /// and nothing is written), their activities and the counters.
+    async fn commit_email_events(&self, commit: &EmailEventsCommit) -> Result<(), StoreError>;
     /// Replaces the email if its stored version is still `expected_version`,
     /// else [`StoreError::VersionConflict`]: the claim that makes a send happen once.
     async fn save_email(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError>;
@@ -399,6 +434,16 @@ pub trait EmailStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Takes back a counted send that did not happen.
     async fn uncount_send(&self, tenant: TenantId, mailbox: MailboxId, day: NaiveDate) -> Result<(), StoreError>;
+}
+
+/// One tenant's share of a batch of SES events (see `commit_email_events`).
+#[derive(Debug, Clone)]
+pub struct EmailEventsCommit {
+    pub tenant: TenantId,
+    /// Each email with the version it was read at.
+    pub emails: Vec<(OutboundEmail, u64)>,
+    pub activities: Vec<Activity>,
+    pub stats: StatsDelta,
 }
 
 /// The send queue between the scheduler and the sender.
@@ -473,6 +518,7 @@ pub trait Store:
     + TemplateStore
     + EmailStore
     + SuppressionStore
+    + StatsStore
 {
 }
 
@@ -489,5 +535,6 @@ impl<T> Store for T where
         + TemplateStore
         + EmailStore
         + SuppressionStore
+        + StatsStore
 {
 }

@@ -128,6 +128,54 @@ pub struct SendingSettings {
     pub track_clicks: bool,
     /// The sender's postal address for the footer (CAN-SPAM).
     pub postal_address: Option<String>,
+    pub bounce_protection: BounceProtection,
+}
+
+/// When a campaign pauses itself: a hard-bounce or complaint rate above its
+/// limit once enough emails went out for the rate to mean something.
+/// Rates are kept in parts per million so settings stay comparable exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BounceProtection {
+    pub max_bounce_ppm: u32,
+    pub max_complaint_ppm: u32,
+    pub min_sends: u32,
+}
+
+impl Default for BounceProtection {
+    fn default() -> Self {
+        Self {
+            max_bounce_ppm: 50_000,   // 5%
+            max_complaint_ppm: 1_000, // 0.1%
+            min_sends: 50,
+        }
+    }
+}
+
+impl BounceProtection {
+    /// Why the campaign must pause, if it must: `sent` emails (SES Send events),
+    /// `bounced` of them hard-bounced and `complained` complained.
+    pub fn verdict(&self, sent: u64, bounced: u64, complained: u64) -> Option<String> {
+        if sent < u64::from(self.min_sends) || sent == 0 {
+            return None;
+        }
+        let over = |count: u64, ppm: u32| u128::from(count) * 1_000_000 > u128::from(sent) * u128::from(ppm);
+        let percent = |count: u64| count as f64 * 100.0 / sent as f64;
+        if over(bounced, self.max_bounce_ppm) {
+            return Some(format!(
+                "bounce rate {:.2}% ({bounced} of {sent} emails) is above the limit of {}%",
+                percent(bounced),
+                f64::from(self.max_bounce_ppm) / 10_000.0
+            ));
+        }
+        if over(complained, self.max_complaint_ppm) {
+            return Some(format!(
+                "complaint rate {:.2}% ({complained} of {sent} emails) is above the limit of {}%",
+                percent(complained),
+                f64::from(self.max_complaint_ppm) / 10_000.0
+            ));
+        }
+        None
+    }
 }
 
 impl Default for SendingSettings {
@@ -141,6 +189,7 @@ impl Default for SendingSettings {
             track_opens: false,
             track_clicks: false,
             postal_address: None,
+            bounce_protection: BounceProtection::default(),
         }
     }
 }
@@ -213,6 +262,23 @@ impl SendingSettings {
                 None => problems.add("postal_address", "must be text"),
             }
         }
+        for (key, slot) in [
+            ("max_bounce_rate", &mut out.bounce_protection.max_bounce_ppm),
+            ("max_complaint_rate", &mut out.bounce_protection.max_complaint_ppm),
+        ] {
+            if let Some(value) = present(key) {
+                match value.as_f64() {
+                    Some(rate) if (0.0..=1.0).contains(&rate) => *slot = (rate * 1_000_000.0).round() as u32,
+                    _ => problems.add(key, "a fraction between 0 and 1, e.g. 0.05 for 5%"),
+                }
+            }
+        }
+        if let Some(value) = present("protection_min_sends") {
+            match value.as_u64() {
+                Some(n) if (1..=1_000_000).contains(&n) => out.bounce_protection.min_sends = n as u32,
+                _ => problems.add("protection_min_sends", "a whole number 1–1000000"),
+            }
+        }
         problems.into_result()?;
         Ok(out)
     }
@@ -226,6 +292,24 @@ mod tests {
     fn settings(value: Value) -> Result<SendingSettings, Vec<String>> {
         SendingSettings::from_settings(value.as_object().unwrap())
             .map_err(|errors| errors.into_iter().map(|e| e.field).collect())
+    }
+
+    #[test]
+    fn bounce_protection_waits_for_the_minimum_and_pauses_above_the_limit() {
+        let p = BounceProtection::default();
+        assert_eq!(p.verdict(49, 49, 0), None, "not before 50 sends");
+        assert_eq!(p.verdict(100, 5, 0), None, "5% is not above 5%");
+        assert!(p.verdict(100, 6, 0).unwrap().starts_with("bounce rate 6.00%"));
+        assert_eq!(p.verdict(1000, 0, 1), None, "0.1% is not above 0.1%");
+        assert!(p.verdict(1000, 0, 2).unwrap().starts_with("complaint rate"));
+        let strict = settings(json!({"max_bounce_rate": 0.02, "max_complaint_rate": 0, "protection_min_sends": 10}))
+            .unwrap()
+            .bounce_protection;
+        assert_eq!(strict.verdict(10, 1, 0).is_some(), true);
+        assert_eq!(strict.verdict(10, 0, 1).is_some(), true);
+        let err = settings(json!({"max_bounce_rate": 5, "protection_min_sends": 0})).unwrap_err();
+        assert!(err.contains(&"/settings/max_bounce_rate".to_string()));
+        assert!(err.contains(&"/settings/protection_min_sends".to_string()));
     }
 
     #[test]

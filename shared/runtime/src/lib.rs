@@ -130,14 +130,23 @@ where
     F: FnMut(aws_lambda_events::sqs::SqsMessage) -> Fut,
     Fut: std::future::Future<Output = Result<(), ()>>,
 {
-    let mut response = aws_lambda_events::sqs::SqsBatchResponse::default();
+    let mut failed = Vec::new();
     for record in event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
         if handle(record).await.is_err() {
-            let mut failure = aws_lambda_events::sqs::BatchItemFailure::default();
-            failure.item_identifier = message_id;
-            response.batch_item_failures.push(failure);
+            failed.push(message_id);
         }
+    }
+    batch_failures(failed)
+}
+
+/// The response that has SQS retry exactly these records (by message id).
+pub fn batch_failures(message_ids: impl IntoIterator<Item = String>) -> aws_lambda_events::sqs::SqsBatchResponse {
+    let mut response = aws_lambda_events::sqs::SqsBatchResponse::default();
+    for message_id in message_ids {
+        let mut failure = aws_lambda_events::sqs::BatchItemFailure::default();
+        failure.item_identifier = message_id;
+        response.batch_item_failures.push(failure);
     }
     response
 }

@@ -1,16 +1,16 @@
 //! The DynamoDB implementation of every storage port.
 
 mod emails;
+mod stats;
 
 use crate::cursor;
-use crate::keys::{self, GSI1, GSI2, GSI3, Index, Key, PK, SK};
+use crate::keys::{self, GSI1, GSI2, GSI3, GSI4, Index, Key, PK, SK};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem, WriteRequest,
 };
 use cc_domain::StoreError;
-use cc_domain::activity::Activity;
 use cc_domain::api_key::ApiKey;
 use cc_domain::campaign::{Campaign, CampaignStatus};
 use cc_domain::email::{EmailAddress, EmailDomain};
@@ -24,9 +24,10 @@ use cc_domain::mailbox::Mailbox;
 use cc_domain::organization::Organization;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::ports::{
-    ActivityStore, AddressTaken, AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadSourceStore,
-    LeadStore, MailboxStore, OrganizationStore, TemplateStore, TenantStore,
+    AddressTaken, AlreadyExists, ApiKeyStore, CampaignStore, ImportStore, LeadInsert, LeadSourceStore, LeadStore,
+    MailboxStore, OrganizationStore, StatsStore, TemplateStore, TenantStore,
 };
+use cc_domain::stats::StatsDelta;
 use cc_domain::template::{Template, TemplateVersion};
 use cc_domain::tenant::Tenant;
 use chrono::{DateTime, Utc};
@@ -42,6 +43,8 @@ type Item = HashMap<String, AttributeValue>;
 
 const KEYS_PER_BATCH_GET: usize = 100;
 const ITEMS_PER_BATCH_WRITE: usize = 25;
+/// DynamoDB's limit on the actions of one TransactWriteItems.
+const MAX_TRANSACTION_ITEMS: usize = 100;
 const MAX_BATCH_ATTEMPTS: u32 = 8;
 /// BatchWriteItem requests one bulk write keeps in flight.
 const CONCURRENT_BATCH_WRITES: usize = 4;
@@ -99,6 +102,16 @@ fn put(table: &str, item: Item, condition: &str, values: Option<Item>) -> Result
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// A transactional put without a condition (an idempotent overwrite).
+fn put_always(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .build()
+        .map_err(backend("building a transactional put"))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 fn delete(table: &str, key: &Key, condition: Option<(&str, Item)>) -> Result<TransactWriteItem, StoreError> {
     let (condition, values) = match condition {
         Some((c, v)) => (Some(c.to_string()), Some(v)),
@@ -145,6 +158,8 @@ struct Listing {
     index: Option<Index>,
     partition: String,
     sort_prefix: Option<&'static str>,
+    /// Only sort keys below this one (e.g. a lead's timeline, not its emails).
+    sort_below: Option<&'static str>,
     /// Descending sort-key order (e.g. template versions, newest first).
     newest_first: bool,
 }
@@ -155,6 +170,7 @@ impl Listing {
             index: None,
             partition,
             sort_prefix: Some(sort_prefix),
+            sort_below: None,
             newest_first: false,
         }
     }
@@ -165,6 +181,7 @@ impl Listing {
             index: None,
             partition,
             sort_prefix: None,
+            sort_below: None,
             newest_first: false,
         }
     }
@@ -174,7 +191,16 @@ impl Listing {
             index: Some(index),
             partition,
             sort_prefix: None,
+            sort_below: None,
             newest_first: false,
+        }
+    }
+
+    /// The same listing limited to sort keys below `bound`.
+    fn below(self, bound: &'static str) -> Self {
+        Self {
+            sort_below: Some(bound),
+            ..self
         }
     }
 
@@ -201,7 +227,7 @@ impl Listing {
             self.partition,
             self.sort_prefix.unwrap_or(""),
             if self.newest_first { "|desc" } else { "" }
-        )
+        ) + self.sort_below.map_or("", |_| "|below")
     }
 
     /// The attributes that place an item in this listing (what a cursor must hold).
@@ -363,12 +389,16 @@ impl DynamoStore {
             .scan_index_forward(!listing.newest_first)
             // One more than asked tells whether another page exists.
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
-        query = match listing.sort_prefix {
-            Some(prefix) => query
+        query = match (listing.sort_prefix, listing.sort_below) {
+            (Some(prefix), _) => query
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#sk", listing.sort_attr())
                 .expression_attribute_values(":prefix", s(prefix)),
-            None => query.key_condition_expression("#pk = :pk"),
+            (None, Some(bound)) => query
+                .key_condition_expression("#pk = :pk AND #sk < :below")
+                .expression_attribute_names("#sk", listing.sort_attr())
+                .expression_attribute_values(":below", s(bound)),
+            (None, None) => query.key_condition_expression("#pk = :pk"),
         };
         if let Some(text) = &page.cursor {
             let start = cursor::decode(tenant, &scope, listing.partition_attr(), &listing.partition, &text.0)?;
@@ -420,6 +450,15 @@ impl DynamoStore {
         item.insert(GSI3.pk.into(), s(keys::leads_with_email(lead.tenant_id, &lead.email)));
         item.insert(GSI3.sk.into(), sort);
         item.insert(IDENTITY.into(), s(lead.identity()));
+        // The lead item is its own `lead.created` entry in the live feed.
+        item.insert(
+            GSI4.pk.into(),
+            s(keys::feed_day(lead.tenant_id, lead.created_at.date_naive())),
+        );
+        item.insert(
+            GSI4.sk.into(),
+            s(cc_domain::activity::feed_position(lead.created_at, *lead.id.as_uuid())),
+        );
         if let Some(origin) = origin_ref(lead) {
             item.insert(ORIGIN_REF.into(), s(origin));
         }
@@ -535,7 +574,7 @@ impl DynamoStore {
     }
 
     /// Reads items by key, 100 per BatchGetItem, retrying unprocessed keys.
-    async fn batch_get(&self, keys: Vec<Item>, projection: &str) -> Result<Vec<Item>, StoreError> {
+    async fn batch_get(&self, keys: Vec<Item>, projection: Option<&str>) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(KEYS_PER_BATCH_GET) {
             let mut pending = chunk.to_vec();
@@ -544,7 +583,7 @@ impl DynamoStore {
                 attempt += 1;
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
-                    .projection_expression(projection)
+                    .set_projection_expression(projection.map(str::to_string))
                     .consistent_read(true)
                     .build()
                     .map_err(backend("building BatchGetItem"))?;
@@ -917,7 +956,7 @@ impl OrganizationStore for DynamoStore {
             .map(|d| key_item(&keys::organization_domain(tenant, d)))
             .collect();
         let mut found = HashMap::new();
-        for item in self.batch_get(keys, "SK, organization_id").await? {
+        for item in self.batch_get(keys, Some("SK, organization_id")).await? {
             let domain = attribute_text(&item, SK).and_then(|sk| claims.get(&sk).copied());
             let holder = attribute_text(&item, "organization_id").and_then(|id| id.parse().ok());
             if let (Some(domain), Some(holder)) = (domain, holder) {
@@ -979,7 +1018,7 @@ impl LeadStore for DynamoStore {
                 .map(|&(i, probe)| key_item(&keys::lead(leads[i].tenant_id, leads[i].id_for_probe(probe))))
                 .collect();
             let found: HashMap<String, Item> = self
-                .batch_get(wanted, "PK, entity, lead_identity, lead_id, origin_ref")
+                .batch_get(wanted, Some("PK, entity, lead_identity, lead_id, origin_ref"))
                 .await?
                 .into_iter()
                 .filter_map(|item| Some((attribute_text(&item, PK)?, item)))
@@ -1021,6 +1060,19 @@ impl LeadStore for DynamoStore {
             .map(|&i| Self::lead_item(&leads[i]))
             .collect::<Result<Vec<_>, _>>()?;
         self.batch_put(items).await?;
+        // The status gauges, once per batch. A crash between the two writes
+        // under-counts these leads (docs/data-model.md, "Counters").
+        let mut gauges: HashMap<TenantId, StatsDelta> = HashMap::new();
+        for &i in &to_write {
+            let lead = &leads[i];
+            gauges
+                .entry(lead.tenant_id)
+                .or_default()
+                .merge(&StatsDelta::for_lead_change(None, Some(lead), lead.created_at));
+        }
+        for (tenant, delta) in gauges {
+            self.add_stats(tenant, &delta).await?;
+        }
         Ok(results
             .into_iter()
             .map(|r| r.expect("every lead was settled"))
@@ -1065,11 +1117,21 @@ impl LeadStore for DynamoStore {
     ) -> Result<Result<(), AlreadyExists<LeadId>>, StoreError> {
         let item = Self::lead_item(lead)?;
         let versioned = Some(version_values(previous.version));
+        // A status change moves the gauges in the same transaction: counted exactly once.
+        let gauges = StatsDelta::for_lead_change(Some(previous), Some(lead), lead.updated_at);
         if lead.email.dedup_key() == previous.email.dedup_key() {
-            return if self.put_if(item, HAS_VERSION, versioned).await? {
-                Ok(Ok(()))
-            } else {
-                Err(StoreError::VersionConflict)
+            if gauges.is_empty() {
+                return if self.put_if(item, HAS_VERSION, versioned).await? {
+                    Ok(Ok(()))
+                } else {
+                    Err(StoreError::VersionConflict)
+                };
+            }
+            let mut actions = vec![put(&self.table, item, HAS_VERSION, versioned)?];
+            actions.extend(self.counter_actions(lead.tenant_id, &gauges)?);
+            return match self.transact(actions).await? {
+                TransactOutcome::Committed => Ok(Ok(())),
+                TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
             };
         }
         let new_alias = match self.chain_position(lead, &lead.identity()).await? {
@@ -1078,6 +1140,7 @@ impl LeadStore for DynamoStore {
             ChainPosition::Free(id) => Some(id),
         };
         let mut actions = vec![put(&self.table, item, HAS_VERSION, versioned)?];
+        actions.extend(self.counter_actions(lead.tenant_id, &gauges)?);
         if let Some(id) = new_alias {
             actions.push(put(&self.table, Self::lead_alias_item(lead, id), IS_NEW, None)?);
         }
@@ -1098,17 +1161,20 @@ impl LeadStore for DynamoStore {
         let key = keys::lead(lead.tenant_id, lead.id);
         let on_own_chain = (0..MAX_PROBES).any(|probe| lead.id_for_probe(probe) == lead.id);
         let mut actions = vec![if on_own_chain {
-            delete(&self.table, &key, None)?
+            // Conditional, so a repeated delete cannot take the lead off the counters twice.
+            delete(&self.table, &key, Some((HAS_VERSION, version_values(lead.version))))?
         } else {
             // Leads further along the chain of the address it was made with must stay findable.
             let mut tombstone = key_item(&key);
             tombstone.insert("entity".into(), s(LEAD_TOMBSTONE));
             tombstone.insert("tenant_id".into(), s(lead.tenant_id.to_string()));
-            put(&self.table, tombstone, "attribute_exists(PK)", None)?
+            put(&self.table, tombstone, HAS_VERSION, Some(version_values(lead.version)))?
         }];
         if let Some(alias) = self.alias_of(lead).await? {
             actions.push(delete(&self.table, &alias, None)?);
         }
+        let gauges = StatsDelta::for_lead_change(Some(lead), None, Utc::now());
+        actions.extend(self.counter_actions(lead.tenant_id, &gauges)?);
         match self.transact(actions).await? {
             TransactOutcome::Committed => Ok(()),
             TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
@@ -1287,47 +1353,6 @@ impl ImportStore for DynamoStore {
     ) -> Result<Page<RowError>, StoreError> {
         let listing = Listing::table(keys::import_errors(tenant, id), keys::IMPORT_ERROR_PREFIX);
         self.query_page(tenant, listing, page, "import error").await
-    }
-}
-
-#[async_trait]
-impl ActivityStore for DynamoStore {
-    async fn append_activities(&self, activities: &[Activity]) -> Result<(), StoreError> {
-        let items = activities
-            .iter()
-            .map(|a| {
-                entity_item(
-                    a,
-                    a.tenant_id,
-                    &keys::lead_activity(a.tenant_id, a.lead_id, a.id),
-                    "activity",
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.batch_put(items).await
-    }
-
-    async fn list_lead_activities(
-        &self,
-        tenant: TenantId,
-        lead: LeadId,
-        page: &PageRequest,
-    ) -> Result<Page<Activity>, StoreError> {
-        // The whole partition: the lead item (its creation) first, then its activities.
-        let listing = Listing::partition(keys::lead_activities(tenant, lead));
-        let raw = self.query_items(tenant, listing, page).await?;
-        let mut items = Vec::with_capacity(raw.items.len());
-        for item in raw.items {
-            match attribute_text(&item, "entity").as_deref() {
-                Some(LEAD) => items.push(Activity::lead_created(&decode::<Lead>(item, "lead")?)),
-                Some("activity") => items.push(decode(item, "activity")?),
-                _ => {}
-            }
-        }
-        Ok(Page {
-            items,
-            next_cursor: raw.next_cursor,
-        })
     }
 }
 

@@ -10,6 +10,7 @@ use cc_domain::ids::{
     ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
 };
 use cc_domain::lead::LeadStatus;
+use cc_domain::stats::Scope;
 use cc_domain::suppression::SuppressionTarget;
 
 pub const PK: &str = "PK";
@@ -40,6 +41,13 @@ pub const GSI3: Index = Index {
     name: "GSI3",
     pk: "GSI3PK",
     sk: "GSI3SK",
+};
+
+/// The tenant's live feed: activities and new leads by day, in recording order.
+pub const GSI4: Index = Index {
+    name: "GSI4",
+    pk: "GSI4PK",
+    sk: "GSI4SK",
 };
 
 /// The primary key of one item.
@@ -176,6 +184,48 @@ pub fn lead_activity(tenant: TenantId, lead_id: LeadId, activity: uuid::Uuid) ->
 
 pub fn lead_activities(tenant: TenantId, lead_id: LeadId) -> String {
     lead(tenant, lead_id).pk
+}
+
+/// Campaign events (e.g. an auto-pause) have no lead: they live beside the campaign's counters.
+pub fn campaign_activity(tenant: TenantId, campaign: CampaignId, activity: uuid::Uuid) -> Key {
+    Key {
+        pk: format!("T#{tenant}#C#{campaign}#ACTIVITY"),
+        sk: format!("{ACTIVITY_PREFIX}{activity}"),
+    }
+}
+
+/// One day of the tenant's live feed (GSI4); the sort key is `activity::feed_position`.
+pub fn feed_day(tenant: TenantId, day: chrono::NaiveDate) -> String {
+    format!("T#{tenant}#FEED#{}", day.format("%Y-%m-%d"))
+}
+
+/// Counter items are spread over this many shards per total and per day,
+/// so concurrent writers do not all update one item.
+pub const STATS_SHARDS: u8 = 4;
+
+/// A campaign's or the tenant's counters: `TOTAL#<shard>` and `D#<day>#<shard>` items.
+pub fn stats_partition(tenant: TenantId, scope: Scope) -> String {
+    match scope {
+        Scope::Campaign(campaign) => format!("T#{tenant}#STATS#C#{campaign}"),
+        Scope::Tenant => format!("T#{tenant}#STATS"),
+    }
+}
+
+pub const STATS_TOTAL_PREFIX: &str = "TOTAL#";
+pub const STATS_DAY_PREFIX: &str = "D#";
+
+pub fn stats_total(tenant: TenantId, scope: Scope, shard: u8) -> Key {
+    Key {
+        pk: stats_partition(tenant, scope),
+        sk: format!("{STATS_TOTAL_PREFIX}{shard}"),
+    }
+}
+
+pub fn stats_day(tenant: TenantId, scope: Scope, day: chrono::NaiveDate, shard: u8) -> Key {
+    Key {
+        pk: stats_partition(tenant, scope),
+        sk: format!("{STATS_DAY_PREFIX}{}#{shard}", day.format("%Y-%m-%d")),
+    }
 }
 
 pub fn import_job(tenant: TenantId, id: ImportJobId) -> Key {

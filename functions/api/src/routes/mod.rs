@@ -5,6 +5,7 @@ mod lead_sources;
 mod leads;
 mod mailboxes;
 mod organizations;
+mod stats;
 mod suppressions;
 mod templates;
 mod tenants;
@@ -26,6 +27,7 @@ pub use lead_sources::*;
 pub use leads::*;
 pub use mailboxes::*;
 pub use organizations::*;
+pub use stats::*;
 pub use suppressions::*;
 pub use templates::*;
 pub use tenants::*;
@@ -44,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(mailboxes::routes())
         .merge(templates::routes())
         .merge(suppressions::routes())
+        .merge(stats::routes())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

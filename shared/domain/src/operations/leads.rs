@@ -282,7 +282,10 @@ pub async fn activities(
 
 pub async fn delete(store: &dyn Store, caller: &Principal, id: LeadId) -> Result<(), DomainError> {
     caller.require(Capability::WriteData)?;
-    let lead = store.get_lead(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
-    store.delete_lead(&lead).await?;
-    Ok(())
+    super::with_optimistic_retry(|| async {
+        let lead = store.get_lead(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+        store.delete_lead(&lead).await?;
+        Ok(())
+    })
+    .await
 }

@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod sending;
 pub mod ses_events;
 pub mod sheets;
+pub mod stats;
 pub mod suppressions;
 pub mod templates;
 pub mod tenants;

@@ -631,7 +631,7 @@ pub(crate) mod tests {
         pub(crate) tenant: crate::ids::TenantId,
         pub(crate) job: SendJob,
         caller: crate::api_key::Principal,
-        campaign: crate::ids::CampaignId,
+        pub(crate) campaign: crate::ids::CampaignId,
     }
 
     impl World {

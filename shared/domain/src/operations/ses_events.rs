@@ -10,15 +10,20 @@
 //! - Complaint: suppressed, the lead unsubscribed, its waiting emails cancelled.
 
 use super::with_optimistic_retry;
+use crate::activity::Activity;
+use crate::campaign::CampaignStatus;
 use crate::email::EmailAddress;
 use crate::error::{DomainError, StoreError};
-use crate::ids::{EmailId, LeadId, TenantId};
+use crate::ids::{CampaignId, EmailId, LeadId, TenantId};
 use crate::lead::LeadStatus;
-use crate::outbound::{BounceKind, BounceRecord, EmailEvent, EmailStatus};
-use crate::ports::Store;
+use crate::outbound::{BounceKind, BounceRecord, EmailEvent, EmailStatus, OutboundEmail};
+use crate::ports::{EmailEventsCommit, Store};
 use crate::ses_event::{BounceType, SesEventDetail, SesEventRecord};
+use crate::stats::{Metric, Scope, StatsDelta, email_slices};
 use crate::suppression::{Suppression, SuppressionReason, SuppressionSource, SuppressionTarget};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Soft bounces on one lead after which its address is treated as bouncing.
 pub const SOFT_BOUNCE_LIMIT: u32 = 3;
@@ -107,42 +112,208 @@ fn event_id(record: &SesEventRecord) -> String {
     }
 }
 
-/// Applies one event to the email it is about, then its effects.
+/// One event, resolved to the email it is about.
+struct Target {
+    index: usize,
+    lead: LeadId,
+    step: u32,
+    email_id: EmailId,
+    event_id: String,
+    event: EmailEvent,
+    day: NaiveDate,
+}
+
+/// Applies one event (a batch of one).
 pub async fn apply(
     store: &dyn Store,
     record: &SesEventRecord,
     now: DateTime<Utc>,
-) -> Result<EventOutcome, DomainError> {
-    let tag = |name| record.event.tag(name);
-    let (Some(tenant), Some(lead), Some(email_id)) = (
-        tag("tenant_id").and_then(|t| t.parse::<TenantId>().ok()),
-        tag("lead_id").and_then(|t| t.parse::<LeadId>().ok()),
-        tag("email_id").and_then(|t| t.parse::<EmailId>().ok()),
-    ) else {
-        return Ok(EventOutcome::Unmatched("the message carries no email tags"));
-    };
-    let Some(event) = email_event(record) else {
-        return Ok(EventOutcome::Ignored);
-    };
-    let id = event_id(record);
-    let outcome = with_optimistic_retry(|| async {
-        let Some(mut email) = store.get_email(tenant, lead, email_id).await? else {
-            return Ok(EventOutcome::Unmatched("no such email"));
+) -> Result<EventOutcome, Arc<DomainError>> {
+    apply_batch(store, std::slice::from_ref(record), now)
+        .await
+        .pop()
+        .expect("one outcome per record")
+}
+
+/// Applies a batch of events, then their effects. Each tenant's share is one
+/// read of its emails and one all-or-nothing write of the emails, their
+/// timeline entries and the counters, so a redelivered batch (every event
+/// already applied) changes nothing and no count is lost or doubled.
+/// Returns one outcome per record, in order.
+pub async fn apply_batch(
+    store: &dyn Store,
+    records: &[SesEventRecord],
+    now: DateTime<Utc>,
+) -> Vec<Result<EventOutcome, Arc<DomainError>>> {
+    let mut outcomes: Vec<Option<Result<EventOutcome, Arc<DomainError>>>> = vec![None; records.len()];
+    let mut by_tenant: BTreeMap<TenantId, Vec<Target>> = BTreeMap::new();
+    for (index, record) in records.iter().enumerate() {
+        let tag = |name| record.event.tag(name);
+        let (Some(tenant), Some(lead), Some(step), Some(email_id)) = (
+            tag("tenant_id").and_then(|t| t.parse::<TenantId>().ok()),
+            tag("lead_id").and_then(|t| t.parse::<LeadId>().ok()),
+            tag("step").and_then(|t| t.parse::<u32>().ok()),
+            tag("email_id").and_then(|t| t.parse::<EmailId>().ok()),
+        ) else {
+            outcomes[index] = Some(Ok(EventOutcome::Unmatched("the message carries no email tags")));
+            continue;
         };
-        if email.has_applied(&id) {
-            return Ok(EventOutcome::Duplicate);
+        let Some(event) = email_event(record) else {
+            outcomes[index] = Some(Ok(EventOutcome::Ignored));
+            continue;
+        };
+        by_tenant.entry(tenant).or_default().push(Target {
+            index,
+            lead,
+            step,
+            email_id,
+            event_id: event_id(record),
+            event,
+            day: record.event.occurred_at().date_naive(),
+        });
+    }
+    for (tenant, targets) in by_tenant {
+        match apply_for_tenant(store, tenant, &targets, now).await {
+            Ok(results) => {
+                for (target, outcome) in targets.iter().zip(results) {
+                    outcomes[target.index] = Some(Ok(outcome));
+                }
+            }
+            Err(err) => {
+                let err = Arc::new(err);
+                for target in &targets {
+                    outcomes[target.index] = Some(Err(err.clone()));
+                }
+            }
         }
-        let expected = email.version;
-        email.apply_event(&id, &event, now);
-        store.save_email(&email, expected).await?;
-        Ok(EventOutcome::Applied)
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every record has an outcome"))
+        .collect()
+}
+
+async fn apply_for_tenant(
+    store: &dyn Store,
+    tenant: TenantId,
+    targets: &[Target],
+    now: DateTime<Utc>,
+) -> Result<Vec<EventOutcome>, DomainError> {
+    let (outcomes, protect_campaigns) = with_optimistic_retry(|| async {
+        let mut keys: Vec<(LeadId, u32)> = targets.iter().map(|t| (t.lead, t.step)).collect();
+        keys.sort();
+        keys.dedup();
+        let mut emails: BTreeMap<(LeadId, u32), (OutboundEmail, u64)> = store
+            .get_emails(tenant, &keys)
+            .await?
+            .into_iter()
+            .map(|e| ((e.lead_id, e.step), (e.clone(), e.version)))
+            .collect();
+        let mut outcomes = Vec::with_capacity(targets.len());
+        let mut activities = Vec::new();
+        let mut stats = StatsDelta::default();
+        let mut protect_campaigns = BTreeSet::new();
+        for target in targets {
+            let Some((email, _)) = emails
+                .get_mut(&(target.lead, target.step))
+                .filter(|(e, _)| e.id == target.email_id)
+            else {
+                outcomes.push(EventOutcome::Unmatched("no such email"));
+                continue;
+            };
+            let changes = email.apply_event(&target.event_id, &target.event, now);
+            if !changes.applied {
+                outcomes.push(EventOutcome::Duplicate);
+                continue;
+            }
+            for metric in changes.metrics() {
+                stats.count(email.campaign_id, target.day, &email_slices(email), metric, 1);
+            }
+            if changes.hard_bounce || changes.complained {
+                protect_campaigns.insert(email.campaign_id);
+            }
+            let machine = changes.machine_open || changes.machine_click;
+            activities.extend(Activity::email_event(
+                email,
+                &target.event_id,
+                &target.event,
+                machine,
+                now,
+            ));
+            if changes.sent {
+                let sent_at = email.sent_at.unwrap_or(now);
+                activities.push(Activity::email_sent(email, sent_at));
+            }
+            outcomes.push(EventOutcome::Applied);
+        }
+        let changed: Vec<(OutboundEmail, u64)> = emails
+            .into_values()
+            .filter(|(email, expected)| email.version != *expected)
+            .collect();
+        if !changed.is_empty() {
+            store
+                .commit_email_events(&EmailEventsCommit {
+                    tenant,
+                    emails: changed,
+                    activities,
+                    stats,
+                })
+                .await?;
+        }
+        Ok((outcomes, protect_campaigns))
     })
     .await?;
-    if matches!(outcome, EventOutcome::Applied | EventOutcome::Duplicate) {
-        // Idempotent, so a redelivery after a crash finishes what the first try began.
-        protect_address(store, tenant, lead, &event, now).await?;
+    // Idempotent, so a redelivery after a crash finishes what the first try began.
+    for (target, outcome) in targets.iter().zip(&outcomes) {
+        if matches!(outcome, EventOutcome::Applied | EventOutcome::Duplicate) {
+            protect_address(store, tenant, target.lead, &target.event, now).await?;
+        }
     }
-    Ok(outcome)
+    for campaign in protect_campaigns {
+        protect_campaign(store, tenant, campaign, now).await?;
+    }
+    Ok(outcomes)
+}
+
+/// Bounce protection: pauses an active campaign whose hard-bounce or
+/// complaint rate went over its limit, and says so in the live feed.
+pub async fn protect_campaign(
+    store: &dyn Store,
+    tenant: TenantId,
+    campaign: CampaignId,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, DomainError> {
+    let totals = store.stats_totals(tenant, Scope::Campaign(campaign)).await?.whole();
+    let counted = |m| u64::try_from(totals.get(m)).unwrap_or(0);
+    let paused = with_optimistic_retry(|| async {
+        let Some(mut current) = store.get_campaign(tenant, campaign).await? else {
+            return Ok(None);
+        };
+        if current.status != CampaignStatus::Active {
+            return Ok(None);
+        }
+        let protection = current.sending_settings().bounce_protection;
+        let Some(reason) = protection.verdict(
+            counted(Metric::Sent),
+            counted(Metric::BouncedHard),
+            counted(Metric::Complained),
+        ) else {
+            return Ok(None);
+        };
+        let expected = current.version;
+        current.auto_pause(reason.clone(), now)?;
+        store.replace_campaign(&current, expected).await?;
+        Ok(Some((current, reason)))
+    })
+    .await?;
+    let Some((campaign, reason)) = paused else {
+        return Ok(None);
+    };
+    tracing::warn!(campaign_id = %campaign.id, reason = %reason, "bounce protection paused a campaign");
+    store
+        .append_activities(&[Activity::campaign_auto_paused(&campaign, &reason, now)])
+        .await?;
+    Ok(Some(reason))
 }
 
 /// Bounce and complaint effects: suppress, change the lead, stop its sequence.
@@ -256,6 +427,7 @@ mod tests {
                 "tags": {
                     "tenant_id": [w.tenant.to_string()],
                     "lead_id": [w.job.lead_id.to_string()],
+                    "step": ["1"],
                     "email_id": [w.job.email_id.to_string()]
                 }
             }
@@ -480,6 +652,193 @@ mod tests {
         assert_eq!(
             apply(&w.store, &foreign, now()).await.unwrap(),
             EventOutcome::Unmatched("the message carries no email tags")
+        );
+    }
+
+    async fn campaign_counts(w: &crate::operations::sending::tests::World) -> crate::stats::StatCounts {
+        use crate::ports::StatsStore;
+        let tally = w
+            .store
+            .stats_totals(w.tenant, Scope::Campaign(w.campaign))
+            .await
+            .unwrap();
+        crate::stats::StatCounts::from_counts(&tally.whole())
+    }
+
+    #[tokio::test]
+    async fn a_batch_out_of_order_counts_each_email_once_and_replaying_it_changes_nothing() {
+        use crate::ports::ActivityStore;
+        let w = sent_world().await;
+        let batch = vec![
+            record(
+                &w,
+                "sns-o",
+                "Open",
+                Some(("open", json!({"timestamp": at(5), "userAgent": "Mozilla/5.0"}))),
+            ),
+            record(&w, "sns-d", "Delivery", Some(("delivery", json!({"timestamp": at(1)})))),
+            record(
+                &w,
+                "sns-k",
+                "Click",
+                Some(("click", json!({"timestamp": at(6), "link": "https://acme.io/a"}))),
+            ),
+            record(
+                &w,
+                "sns-k",
+                "Click",
+                Some(("click", json!({"timestamp": at(6), "link": "https://acme.io/a"}))),
+            ),
+            record(
+                &w,
+                "sns-k2",
+                "Click",
+                Some(("click", json!({"timestamp": at(7), "link": "https://acme.io/b"}))),
+            ),
+            record(&w, "sns-s", "Send", None),
+        ];
+        let outcomes: Vec<EventOutcome> = apply_batch(&w.store, &batch, now())
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                EventOutcome::Applied,
+                EventOutcome::Applied,
+                EventOutcome::Applied,
+                EventOutcome::Duplicate,
+                EventOutcome::Applied,
+                EventOutcome::Applied
+            ]
+        );
+        let email = w.email().await;
+        assert_eq!(email.status, EmailStatus::Clicked);
+        assert_eq!(email.events.clicks, 2);
+        let counts = campaign_counts(&w).await;
+        assert_eq!(
+            (counts.sent, counts.delivered, counts.opened, counts.clicked),
+            (1, 1, 1, 1),
+            "unique per email: two clicks count one clicked email"
+        );
+        assert_eq!(counts.scheduled, 1);
+        assert_eq!(counts.leads, 1);
+
+        let again = apply_batch(&w.store, &batch, now()).await;
+        assert!(again.into_iter().all(|o| o.unwrap() == EventOutcome::Duplicate));
+        assert_eq!(campaign_counts(&w).await, counts, "a replayed batch changes no counter");
+
+        let timeline = w
+            .store
+            .list_lead_activities(w.tenant, w.job.lead_id, &crate::page::PageRequest::first(50))
+            .await
+            .unwrap()
+            .items;
+        let kinds: Vec<String> = timeline
+            .iter()
+            .map(|a| serde_json::to_value(a.kind).unwrap().as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "email.clicked",
+                "email.clicked",
+                "email.opened",
+                "email.delivered",
+                "email.sent",
+                "lead.created"
+            ],
+            "newest first, one entry per event"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_late_delivery_after_a_hard_bounce_keeps_the_bounce_and_counts_both_once() {
+        let w = sent_world().await;
+        let bounce = json!({"bounceType": "Permanent", "bounceSubType": "General", "timestamp": at(2),
+            "bouncedRecipients": [{"emailAddress": "ann@prospect.io", "status": "5.1.1"}]});
+        let batch = vec![
+            record(&w, "sns-b", "Bounce", Some(("bounce", bounce.clone()))),
+            record(&w, "sns-d", "Delivery", Some(("delivery", json!({"timestamp": at(1)})))),
+        ];
+        for outcome in apply_batch(&w.store, &batch, now()).await {
+            outcome.unwrap();
+        }
+        assert_eq!(w.email().await.status, EmailStatus::Bounced);
+        let counts = campaign_counts(&w).await;
+        assert_eq!((counts.bounced_hard, counts.bounced, counts.delivered), (1, 1, 1));
+        // A second bounce notice for the same email (another SNS message) is not a second bounced email.
+        apply(
+            &w.store,
+            &record(&w, "sns-b2", "Bounce", Some(("bounce", bounce))),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(campaign_counts(&w).await.bounced_hard, 1);
+        let lead = w.store.get_lead(w.tenant, w.job.lead_id).await.unwrap().unwrap();
+        assert_eq!(lead.status, LeadStatus::Bounced);
+        let counts = campaign_counts(&w).await;
+        assert_eq!(
+            counts.leads, 1,
+            "the lead moved between status gauges, it was not added"
+        );
+    }
+
+    #[tokio::test]
+    async fn bounce_protection_waits_for_fifty_sends_then_pauses_with_the_reason() {
+        use crate::campaign::CampaignStatus;
+        use crate::ports::{ActivityStore, CampaignStore, StatsStore};
+        use crate::stats::{Metric, StatsDelta};
+        let w = sent_world().await;
+        let day = now().date_naive();
+        let mut delta = StatsDelta::default();
+        delta.count(w.campaign, day, &[], Metric::Sent, 48);
+        delta.count(w.campaign, day, &[], Metric::BouncedHard, 9);
+        w.store.add_stats(w.tenant, &delta).await.unwrap();
+        // The 49th send and the 10th bounce arrive as events: 49 sends are below the minimum.
+        apply(&w.store, &record(&w, "sns-s", "Send", None), now())
+            .await
+            .unwrap();
+        let bounce = json!({"bounceType": "Permanent", "timestamp": at(2)});
+        apply(
+            &w.store,
+            &record(&w, "sns-b", "Bounce", Some(("bounce", bounce))),
+            now(),
+        )
+        .await
+        .unwrap();
+        let campaign = w.store.get_campaign(w.tenant, w.campaign).await.unwrap().unwrap();
+        assert_eq!(campaign.status, CampaignStatus::Active, "49 sends: not yet judged");
+
+        let mut one_more = StatsDelta::default();
+        one_more.count(w.campaign, day, &[], Metric::Sent, 1);
+        w.store.add_stats(w.tenant, &one_more).await.unwrap();
+        let reason = protect_campaign(&w.store, w.tenant, w.campaign, now()).await.unwrap();
+        assert_eq!(
+            reason.as_deref(),
+            Some("bounce rate 20.00% (10 of 50 emails) is above the limit of 5%")
+        );
+        let campaign = w.store.get_campaign(w.tenant, w.campaign).await.unwrap().unwrap();
+        assert_eq!(campaign.status, CampaignStatus::Paused);
+        assert_eq!(campaign.paused_reason, reason);
+        let feed = w
+            .store
+            .activity_feed(w.tenant, None, now() + chrono::TimeDelta::minutes(1), 50)
+            .await
+            .unwrap();
+        let paused = feed
+            .iter()
+            .find(|a| a.kind == crate::activity::ActivityKind::CampaignAutoPaused)
+            .expect("the auto-pause is in the live feed");
+        assert_eq!(paused.campaign_id, Some(w.campaign));
+        assert!(
+            protect_campaign(&w.store, w.tenant, w.campaign, now())
+                .await
+                .unwrap()
+                .is_none(),
+            "a paused campaign is not paused twice"
         );
     }
 }

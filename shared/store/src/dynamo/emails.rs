@@ -3,7 +3,8 @@
 use super::*;
 use cc_domain::ids::{EmailId, MailboxId};
 use cc_domain::outbound::OutboundEmail;
-use cc_domain::ports::{DueEmail, EmailStore, MailboxBookings, due_shard};
+use cc_domain::ports::{DueEmail, EmailEventsCommit, EmailStore, MailboxBookings, StatsStore, due_shard};
+use cc_domain::stats::StatsDelta;
 use chrono::NaiveDate;
 
 const EMAIL: &str = "email";
@@ -59,13 +60,63 @@ impl DynamoStore {
 impl EmailStore for DynamoStore {
     async fn schedule_emails(&self, emails: &[OutboundEmail]) -> Result<Vec<bool>, StoreError> {
         let items = emails.iter().map(Self::email_item).collect::<Result<Vec<_>, _>>()?;
-        stream::iter(items)
+        let stored: Vec<bool> = stream::iter(items)
             .map(|item| self.put_if(item, IS_NEW, None))
             .buffered(8)
             .collect::<Vec<_>>()
             .await
             .into_iter()
+            .collect::<Result<_, _>>()?;
+        let mut by_tenant: HashMap<TenantId, Vec<&OutboundEmail>> = HashMap::new();
+        for (email, _) in emails.iter().zip(&stored).filter(|(_, stored)| **stored) {
+            by_tenant.entry(email.tenant_id).or_default().push(email);
+        }
+        for (tenant, planned) in by_tenant {
+            let at = planned.iter().map(|e| e.updated_at).max().unwrap_or_else(Utc::now);
+            self.add_stats(tenant, &StatsDelta::for_scheduled(planned, at)).await?;
+        }
+        Ok(stored)
+    }
+
+    async fn get_emails(&self, tenant: TenantId, keys: &[(LeadId, u32)]) -> Result<Vec<OutboundEmail>, StoreError> {
+        let wanted = keys
+            .iter()
+            .map(|(lead, step)| key_item(&keys::email(tenant, *lead, *step)))
+            .collect();
+        self.batch_get(wanted, None)
+            .await?
+            .into_iter()
+            .map(|item| decode(item, EMAIL))
             .collect()
+    }
+
+    async fn commit_email_events(&self, commit: &EmailEventsCommit) -> Result<(), StoreError> {
+        let mut actions = Vec::new();
+        for (email, expected) in &commit.emails {
+            if email.tenant_id != commit.tenant {
+                return Err(StoreError::VersionConflict);
+            }
+            actions.push(put(
+                &self.table,
+                Self::email_item(email)?,
+                HAS_VERSION,
+                Some(version_values(*expected)),
+            )?);
+        }
+        for activity in &commit.activities {
+            actions.push(put_always(&self.table, Self::activity_item(activity)?)?);
+        }
+        actions.extend(self.counter_actions(commit.tenant, &commit.stats)?);
+        if actions.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::backend(
+                "committing SES events",
+                std::io::Error::other(format!("{} items exceed one transaction", actions.len())),
+            ));
+        }
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
     }
 
     async fn get_email(
