@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = presented_key(parts).ok_or(DomainError::MissingCredentials)?;
-        let principal = auth::authenticate(state.store.as_ref(), &key, chrono::Utc::now()).await?;
+        let principal = auth::authenticate(state.store.as_ref(), &key, state.clock.now()).await?;
         tracing::Span::current().record("tenant_id", tracing::field::display(principal.tenant_id));
         Ok(Caller(principal))
     }
@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for Operator {
             return Ok(Operator);
         }
         // A valid tenant key is authenticated but not allowed here: 403, not 401.
-        match auth::authenticate(state.store.as_ref(), &key, chrono::Utc::now()).await {
+        match auth::authenticate(state.store.as_ref(), &key, state.clock.now()).await {
             Ok(_) => Err(DomainError::Forbidden {
                 action: "manage tenants (platform operator only)",
             }

@@ -73,7 +73,7 @@ pub fn stable_id(at: DateTime<Utc>, key: &str) -> Uuid {
 
 /// The position of an activity in the live feed; also the feed's cursor.
 pub fn feed_position(recorded_at: DateTime<Utc>, id: Uuid) -> String {
-    format!("{:013}#{id}", recorded_at.timestamp_millis().max(0))
+    format!("{:013}.{id}", recorded_at.timestamp_millis().max(0))
 }
 
 /// How long the feed waits before showing what was recorded: index updates

@@ -14,6 +14,7 @@ mod organizations;
 mod provisioning;
 mod sending;
 mod sheets;
+mod stats;
 mod suppressions;
 mod templates;
 mod tenants;

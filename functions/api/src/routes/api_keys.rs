@@ -54,7 +54,7 @@ pub async fn create_api_key(
     Caller(caller): Caller,
     JsonBody(input): JsonBody<NewApiKey>,
 ) -> Result<(StatusCode, Json<ApiKeyCreated>), Problem> {
-    let issued = auth::issue_key(state.store.as_ref(), &caller, input, Utc::now()).await?;
+    let issued = auth::issue_key(state.store.as_ref(), &caller, input, state.clock.now()).await?;
     let record = issued.record;
     Ok((
         StatusCode::CREATED,

@@ -14,7 +14,6 @@ use cc_domain::operations::{campaigns, emails};
 use cc_domain::outbound::OutboundEmail;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::sequence::SequenceInput;
-use chrono::Utc;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +60,7 @@ pub async fn create_campaign(
     Caller(caller): Caller,
     JsonBody(input): JsonBody<NewCampaign>,
 ) -> Result<(StatusCode, Json<Campaign>), Problem> {
-    let campaign = campaigns::create(state.store.as_ref(), &caller, input, Utc::now()).await?;
+    let campaign = campaigns::create(state.store.as_ref(), &caller, input, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
 
@@ -103,7 +102,14 @@ pub async fn update_campaign(
     JsonBody(patch): JsonBody<CampaignPatch>,
 ) -> Result<Json<Campaign>, Problem> {
     Ok(Json(
-        campaigns::update(state.store.as_ref(), &caller, campaign_id(&id)?, patch, Utc::now()).await?,
+        campaigns::update(
+            state.store.as_ref(),
+            &caller,
+            campaign_id(&id)?,
+            patch,
+            state.clock.now(),
+        )
+        .await?,
     ))
 }
 
@@ -126,8 +132,14 @@ async fn transition(
     id: String,
     action: CampaignAction,
 ) -> Result<Json<Campaign>, Problem> {
-    let campaign =
-        campaigns::transition(state.store.as_ref(), &caller.0, campaign_id(&id)?, action, Utc::now()).await?;
+    let campaign = campaigns::transition(
+        state.store.as_ref(),
+        &caller.0,
+        campaign_id(&id)?,
+        action,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(campaign))
 }
 

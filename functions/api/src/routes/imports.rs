@@ -85,7 +85,7 @@ pub async fn start_import(
         campaign,
         &body,
         &mapping,
-        Utc::now(),
+        state.clock.now(),
     )
     .await?;
     tracing::info!(import_id = %job.id, rows = job.total_rows, batches = job.batches_total, "import queued");
@@ -138,7 +138,7 @@ pub async fn create_upload_url(
         &caller,
         campaign,
         request.mapping,
-        Utc::now(),
+        state.clock.now(),
     )
     .await?;
     tracing::info!(import_id = %job.id, "upload URL issued");

@@ -56,7 +56,7 @@ pub async fn create_lead_source(
     Caller(caller): Caller,
     JsonBody(input): JsonBody<NewLeadSource>,
 ) -> Result<(StatusCode, Json<LeadSourceCreated>), Problem> {
-    let source = lead_sources::create(state.store.as_ref(), &caller, input, Utc::now()).await?;
+    let source = lead_sources::create(state.store.as_ref(), &caller, input, state.clock.now()).await?;
     let secret = source.secret.clone();
     let view = LeadSourceView::from(source);
     Ok((
@@ -178,7 +178,7 @@ pub async fn hook_leads(
     let auth = match &caller {
         HookCaller::Signature(header) => HookAuth::Signature(header),
         HookCaller::Key(key) => {
-            principal = auth::authenticate(state.store.as_ref(), key, Utc::now()).await?;
+            principal = auth::authenticate(state.store.as_ref(), key, state.clock.now()).await?;
             HookAuth::Key(principal)
         }
     };
@@ -189,7 +189,7 @@ pub async fn hook_leads(
         auth,
         &body,
         || hook_body(&headers, &body),
-        Utc::now(),
+        state.clock.now(),
     )
     .await?;
     tracing::info!(import_id = %job.id, rows = job.total_rows, "webhook leads queued");
@@ -212,7 +212,7 @@ pub async fn default_hook(
         state.lead_batches.as_ref(),
         &caller,
         body,
-        Utc::now(),
+        state.clock.now(),
     )
     .await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))

@@ -14,7 +14,6 @@ use cc_domain::ids::LeadId;
 use cc_domain::lead::{Lead, LeadPatch, LeadStatus, NewLead};
 use cc_domain::operations::leads::{self, Addressing, ItemStatus, LeadItemResult, LeadOutcome};
 use cc_domain::page::{Page, PageRequest};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -96,7 +95,15 @@ pub async fn add_leads(
             );
         }
     };
-    let outcomes = leads::add(state.store.as_ref(), &caller, campaign, items, addressing, Utc::now()).await?;
+    let outcomes = leads::add(
+        state.store.as_ref(),
+        &caller,
+        campaign,
+        items,
+        addressing,
+        state.clock.now(),
+    )
+    .await?;
     if addressing == Addressing::Single {
         return match outcomes.into_iter().next() {
             Some(LeadOutcome::Created(lead)) => Ok((StatusCode::CREATED, Json(*lead)).into_response()),
@@ -201,7 +208,7 @@ pub async fn update_lead(
     JsonBody(patch): JsonBody<LeadPatch>,
 ) -> Result<Json<Lead>, Problem> {
     Ok(Json(
-        leads::update(state.store.as_ref(), &caller, lead_id(&id)?, patch, Utc::now()).await?,
+        leads::update(state.store.as_ref(), &caller, lead_id(&id)?, patch, state.clock.now()).await?,
     ))
 }
 

@@ -11,7 +11,6 @@ use cc_domain::ids::MailboxId;
 use cc_domain::mailbox::{Mailbox, MailboxAction, MailboxPatch, NewMailbox};
 use cc_domain::operations::mailboxes;
 use cc_domain::page::{Page, PageRequest};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
@@ -61,7 +60,7 @@ pub async fn create_mailbox(
         state.identities.as_ref(),
         &caller,
         input,
-        Utc::now(),
+        state.clock.now(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(mailbox)))
@@ -81,7 +80,7 @@ pub async fn list_mailboxes(
         state.identities.as_ref(),
         &caller,
         &page,
-        Utc::now(),
+        state.clock.now(),
     )
     .await?;
     Ok(Json(listed))
@@ -97,7 +96,14 @@ pub async fn get_mailbox(
     Path(id): Path<String>,
 ) -> Result<Json<Mailbox>, Problem> {
     let id = mailbox_id(&id)?;
-    let mailbox = mailboxes::get(state.store.as_ref(), state.identities.as_ref(), &caller, id, Utc::now()).await?;
+    let mailbox = mailboxes::get(
+        state.store.as_ref(),
+        state.identities.as_ref(),
+        &caller,
+        id,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(mailbox))
 }
 
@@ -113,7 +119,7 @@ pub async fn update_mailbox(
 ) -> Result<Json<Mailbox>, Problem> {
     let id = mailbox_id(&id)?;
     Ok(Json(
-        mailboxes::update(state.store.as_ref(), &caller, id, patch, Utc::now()).await?,
+        mailboxes::update(state.store.as_ref(), &caller, id, patch, state.clock.now()).await?,
     ))
 }
 
@@ -143,7 +149,7 @@ async fn transition(
         &caller.0,
         id,
         action,
-        Utc::now(),
+        state.clock.now(),
     )
     .await?;
     Ok(Json(mailbox))

@@ -11,7 +11,6 @@ use cc_domain::ids::OrganizationId;
 use cc_domain::operations::organizations;
 use cc_domain::organization::{NewOrganization, Organization, OrganizationPatch};
 use cc_domain::page::{Page, PageRequest};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
@@ -53,7 +52,7 @@ pub async fn create_organization(
     Caller(caller): Caller,
     JsonBody(input): JsonBody<NewOrganization>,
 ) -> Result<(StatusCode, Json<Organization>), Problem> {
-    let organization = organizations::create(state.store.as_ref(), &caller, input, Utc::now()).await?;
+    let organization = organizations::create(state.store.as_ref(), &caller, input, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(organization)))
 }
 
@@ -96,7 +95,7 @@ pub async fn update_organization(
 ) -> Result<Json<Organization>, Problem> {
     let id = organization_id(&id)?;
     Ok(Json(
-        organizations::update(state.store.as_ref(), &caller, id, patch, Utc::now()).await?,
+        organizations::update(state.store.as_ref(), &caller, id, patch, state.clock.now()).await?,
     ))
 }
 

@@ -11,7 +11,6 @@ use cc_domain::DomainError;
 use cc_domain::operations::suppressions;
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::suppression::{NewSuppression, Suppression};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
@@ -46,7 +45,7 @@ pub async fn add_suppression(
     Caller(caller): Caller,
     JsonBody(input): JsonBody<NewSuppression>,
 ) -> Result<(StatusCode, Json<Suppression>), Problem> {
-    let entry = suppressions::add(state.store.as_ref(), &caller, input, Utc::now()).await?;
+    let entry = suppressions::add(state.store.as_ref(), &caller, input, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(entry)))
 }
 
@@ -106,7 +105,7 @@ pub async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<S
     responses((status = 200, description = "Unsubscribed", content_type = "text/html", body = String),
         (status = 404, description = "Not a valid link; nothing changed", content_type = "text/html", body = String)))]
 pub async fn one_click_unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match suppressions::unsubscribe(state.store.as_ref(), &state.link_signer, &token, Utc::now()).await {
+    match suppressions::unsubscribe(state.store.as_ref(), &state.link_signer, &token, state.clock.now()).await {
         Ok(outcome) => {
             if let suppressions::Unsubscribed::Done { tenant, .. } = outcome {
                 tracing::Span::current().record("tenant_id", tracing::field::display(tenant));

@@ -11,7 +11,6 @@ use cc_domain::ids::TemplateId;
 use cc_domain::operations::templates::{self, PreviewRequest, TemplatePreview};
 use cc_domain::page::{Page, PageRequest};
 use cc_domain::template::{NewTemplate, Template, TemplatePatch, TemplateVersion};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
@@ -59,7 +58,7 @@ pub async fn create_template(
     Caller(caller): Caller,
     JsonBody(input): JsonBody<NewTemplate>,
 ) -> Result<(StatusCode, Json<Template>), Problem> {
-    let template = templates::create(state.store.as_ref(), &caller, input, Utc::now()).await?;
+    let template = templates::create(state.store.as_ref(), &caller, input, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(template)))
 }
 
@@ -101,7 +100,7 @@ pub async fn update_template(
 ) -> Result<Json<Template>, Problem> {
     let id = template_id(&id)?;
     Ok(Json(
-        templates::update(state.store.as_ref(), &caller, id, patch, Utc::now()).await?,
+        templates::update(state.store.as_ref(), &caller, id, patch, state.clock.now()).await?,
     ))
 }
 

@@ -38,7 +38,7 @@ pub async fn create_tenant(
     _operator: Operator,
     JsonBody(input): JsonBody<NewTenant>,
 ) -> Result<(StatusCode, Json<TenantCreated>), Problem> {
-    let (tenant, key) = tenants::create_tenant(state.store.as_ref(), input, Utc::now()).await?;
+    let (tenant, key) = tenants::create_tenant(state.store.as_ref(), input, state.clock.now()).await?;
     tracing::info!(tenant_id = %tenant.id, "tenant created");
     Ok((
         StatusCode::CREATED,

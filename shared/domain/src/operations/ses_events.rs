@@ -229,7 +229,8 @@ async fn apply_for_tenant(
             for metric in changes.metrics() {
                 stats.count(email.campaign_id, target.day, &email_slices(email), metric, 1);
             }
-            if changes.hard_bounce || changes.complained {
+            // A rate can cross its limit by a bounce, a complaint, or the send that reaches the minimum sample.
+            if changes.hard_bounce || changes.complained || changes.sent {
                 protect_campaigns.insert(email.campaign_id);
             }
             let machine = changes.machine_open || changes.machine_click;

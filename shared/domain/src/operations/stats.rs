@@ -89,10 +89,10 @@ pub struct Feed {
     pub cursor: String,
 }
 
-/// Checks a `since` cursor (`<13-digit milliseconds>#<uuid>`).
+/// Checks a `since` cursor (`<13-digit milliseconds>.<uuid>`: URL-safe as it is).
 pub fn parse_feed_cursor(since: &str) -> Result<String, DomainError> {
     let bad = || DomainError::invalid("since", "not a cursor this feed returned");
-    let (millis, id) = since.split_once('#').ok_or_else(bad)?;
+    let (millis, id) = since.split_once('.').ok_or_else(bad)?;
     if millis.len() != 13 || !millis.bytes().all(|b| b.is_ascii_digit()) || uuid::Uuid::parse_str(id).is_err() {
         return Err(bad());
     }

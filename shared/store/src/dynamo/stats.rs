@@ -248,7 +248,7 @@ impl ActivityStore for DynamoStore {
             return Ok(latest);
         };
         let after_day = after
-            .split('#')
+            .split('.')
             .next()
             .and_then(|ms| ms.parse::<i64>().ok())
             .and_then(DateTime::<Utc>::from_timestamp_millis)
