@@ -41,6 +41,8 @@ struct State {
     import_errors: BTreeMap<(TenantId, ImportJobId, u32), RowError>,
     /// Keyed by tenant and feed position; lead timelines filter it.
     activities: BTreeMap<(TenantId, String), Activity>,
+    /// Where each activity sits in `activities`, so recording it again moves it.
+    activity_positions: HashMap<(TenantId, uuid::Uuid), String>,
     stats: BTreeMap<(TenantId, Scope), (Tally, BTreeMap<NaiveDate, Counts>)>,
     sources: BTreeMap<LeadSourceId, LeadSource>,
     mailboxes: BTreeMap<(TenantId, MailboxId), Mailbox>,
@@ -693,10 +695,14 @@ impl State {
     fn append_activities(&mut self, activities: &[Activity]) {
         for activity in activities {
             // Recording it again moves it, as the DynamoDB feed index does.
-            self.activities
-                .retain(|(t, _), a| !(*t == activity.tenant_id && a.id == activity.id));
-            self.activities
-                .insert((activity.tenant_id, activity.feed_position()), activity.clone());
+            let position = activity.feed_position();
+            if let Some(old) = self
+                .activity_positions
+                .insert((activity.tenant_id, activity.id), position.clone())
+            {
+                self.activities.remove(&(activity.tenant_id, old));
+            }
+            self.activities.insert((activity.tenant_id, position), activity.clone());
         }
     }
 }
