@@ -32,6 +32,7 @@ pub mod ses_event;
 pub mod suppression;
 pub mod template;
 pub mod tenant;
+pub mod tracking;
 pub mod unsubscribe;
 
 pub use error::{DomainError, FieldError, StoreError};

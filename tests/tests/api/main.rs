@@ -17,4 +17,5 @@ mod sheets;
 mod suppressions;
 mod templates;
 mod tenants;
+mod tracking;
 mod uploads;
