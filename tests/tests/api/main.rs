@@ -4,6 +4,7 @@
 mod api_keys;
 mod campaigns;
 mod dev_controls;
+mod exports;
 mod hooks;
 mod imports;
 mod isolation;

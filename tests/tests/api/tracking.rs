@@ -11,14 +11,14 @@ use devstack::ses_simulator::html_part;
 use integration_tests::{TestApp, fields};
 use serde_json::{Value, json};
 
-fn at(text: &str) -> DateTime<Utc> {
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
 
-const DEMO: &str = "https://acme.example/demo?utm_source=mail&ref=1";
+pub(crate) const DEMO: &str = "https://acme.example/demo?utm_source=mail&ref=1";
 
 /// A verified mailbox that may send at any hour; its address.
-async fn mailbox(app: &TestApp, key: &str) -> (String, String) {
+pub(crate) async fn mailbox(app: &TestApp, key: &str) -> (String, String) {
     let email = format!("track-{}@send-test.example.com", uuid::Uuid::new_v4().simple());
     let answer = app
         .post(
@@ -38,7 +38,7 @@ async fn mailbox(app: &TestApp, key: &str) -> (String, String) {
 }
 
 /// A launched one-step campaign with an HTML template linking to DEMO, mailing `leads`.
-async fn launched(app: &TestApp, key: &str, mailbox: &str, settings: Value, leads: &[&str]) -> String {
+pub(crate) async fn launched(app: &TestApp, key: &str, mailbox: &str, settings: Value, leads: &[&str]) -> String {
     let template = app
         .post(
             "/v1/templates",

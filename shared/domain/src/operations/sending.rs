@@ -635,7 +635,7 @@ pub(crate) mod tests {
         templates: TemplateCache,
         pub(crate) tenant: crate::ids::TenantId,
         pub(crate) job: SendJob,
-        caller: crate::api_key::Principal,
+        pub(crate) caller: crate::api_key::Principal,
         campaign: crate::ids::CampaignId,
     }
 
