@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Bumped when stored items change shape (2: lead ids derived from addresses).
-const DATA_VERSION: u32 = 2;
+/// Bumped when stored items change shape (2: lead ids derived from addresses;
+/// 3: three SES configuration sets per tenant, with event destinations, which
+/// the SES simulator requires of every send).
+const DATA_VERSION: u32 = 3;
 
 /// What the devstack remembers between runs.
 #[derive(Serialize, Deserialize)]
