@@ -146,7 +146,9 @@ impl TestApp {
             clock: Arc::new(clock.clone()),
         };
         let functions = LocalFunctions::wire(&config, &template, &stack, &wiring).expect("the functions wire up");
-        let router = api::router(functions.api.clone());
+        // With the SES simulator's opens and clicks, as `make dev` serves them.
+        let router = api::router(functions.api.clone())
+            .merge(devstack::dev_routes::simulate_routes(functions.ses_simulator.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await.expect("the server runs") });
         Self {
             base_url: format!("http://{address}"),
@@ -307,6 +309,43 @@ impl TestApp {
     /// then the send queue to the sender until it is empty. The sends handled.
     pub async fn run_minute(&self) -> usize {
         self.functions.run_minute().await.expect("the tick and the sends run")
+    }
+
+    /// Delivers the SES events queue to the ses-events function until it is
+    /// empty (what the devstack's loop does); the records handled.
+    pub async fn deliver_ses_events(&self) -> usize {
+        self.functions
+            .drain_ses_events()
+            .await
+            .expect("the SES events queue drains")
+    }
+
+    /// `POST /dev/simulate/open`, then the events delivered.
+    pub async fn simulate_open(&self, email_id: &str) -> Answer {
+        let answer = self
+            .call(
+                Method::POST,
+                "/dev/simulate/open",
+                None,
+                Some(json!({ "email_id": email_id })),
+            )
+            .await;
+        self.deliver_ses_events().await;
+        answer
+    }
+
+    /// `POST /dev/simulate/click`, then the events delivered.
+    pub async fn simulate_click(&self, email_id: &str, link: &str) -> Answer {
+        let answer = self
+            .call(
+                Method::POST,
+                "/dev/simulate/click",
+                None,
+                Some(json!({ "email_id": email_id, "link": link })),
+            )
+            .await;
+        self.deliver_ses_events().await;
+        answer
     }
 
     /// Sets the clock and runs that minute.

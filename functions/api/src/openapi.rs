@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         create_template, list_templates, get_template, update_template, delete_template,
         list_template_versions, get_template_version, preview_template,
         put_sequence, list_campaign_emails, lead_emails,
+        export_campaign_csv,
         add_suppression, list_suppressions, remove_suppression, unsubscribe_page, one_click_unsubscribe,
         campaign_stats, campaign_daily_stats, stats_overview, activity_feed,
     ),
@@ -124,6 +125,7 @@ mod tests {
             "/v1/templates/{id}/preview",
             "/v1/suppressions/{value}",
             "/v1/u/{token}",
+            "/v1/campaigns/{id}/export.csv",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
         }

@@ -27,3 +27,20 @@ async fn an_event_about_no_email_of_ours_is_acknowledged_and_an_undecodable_reco
     // The delivery decodes but carries no email tags (mail sent by another system): acknowledged.
     assert_eq!(failed, ["2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d"]);
 }
+
+#[tokio::test]
+async fn a_bounce_in_the_older_notification_format_decodes_and_is_acknowledged() {
+    let handler = SesEvents {
+        store: Arc::new(MemoryStore::new()),
+        clock: Arc::new(ManualClock::at(chrono::Utc::now())),
+        // Without a dead-letter queue an undecodable record would be reported failed.
+        dead_letters: None,
+    };
+    let response = handler.handle(event("ses-events-notification-bounce.json")).await;
+    // Identity notifications carry no message tags: decoded, matched to no email, acknowledged.
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+}

@@ -5,9 +5,14 @@
 //! - `POST /dev/clock/advance` `{"seconds": N}` moves the functions' clock
 //!   forward and runs every scheduler tick that falls due on the way, with the
 //!   sends they queue, so a week-long sequence plays out in seconds;
-//! - `GET /dev/outbox` lists what the emulator's SES accepted, newest first.
+//! - `GET /dev/outbox` lists what the emulator's SES accepted, newest first;
+//! - `POST /dev/simulate/open` `{"email_id"}` and `POST /dev/simulate/click`
+//!   `{"email_id", "link"}` make the local SES simulator publish a person's
+//!   open or click of a sent email (SNS → SQS → ses-events), where SES would
+//!   have tracked it ([`simulate_routes`]).
 
 use crate::LocalFunctions;
+use crate::ses_simulator::{SimulateError, SimulatedSes};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -40,7 +45,17 @@ pub fn dev_routes(controls: DevControls) -> Router {
         .route("/dev/clock/advance", post(advance))
         .route("/dev/clock", get(clock))
         .route("/dev/outbox", get(outbox))
-        .with_state(controls)
+        .with_state(controls.clone())
+        .merge(simulate_routes(controls.functions.ses_simulator.clone()))
+}
+
+/// `POST /dev/simulate/open` and `/dev/simulate/click` alone (the test
+/// harness serves them beside the API without the clock controls).
+pub fn simulate_routes(simulator: Arc<SimulatedSes>) -> Router {
+    Router::new()
+        .route("/dev/simulate/open", post(simulate_open))
+        .route("/dev/simulate/click", post(simulate_click))
+        .with_state(simulator)
 }
 
 fn problem(status: StatusCode, detail: impl Into<String>, field: Option<&str>) -> Response {
@@ -230,4 +245,83 @@ async fn outbox(State(dev): State<DevControls>) -> Response {
         Ok(items) => Json(json!({ "items": items })).into_response(),
         Err(err) => problem(StatusCode::BAD_GATEWAY, err, None),
     }
+}
+
+/// A bad simulate request: what is wrong, and the field.
+struct Invalid(String, String);
+
+impl Invalid {
+    fn response(self) -> Response {
+        problem(StatusCode::UNPROCESSABLE_ENTITY, self.0, Some(&self.1))
+    }
+}
+
+/// The body of a simulate request: an object with exactly `fields`, each a string.
+fn simulate_body<const N: usize>(body: &[u8], fields: [&str; N]) -> Result<[String; N], Invalid> {
+    let invalid = |detail: String, field: &str| Invalid(detail, field.to_string());
+    let value: Value =
+        serde_json::from_slice(body).map_err(|err| invalid(format!("the body is not JSON: {err}"), "/"))?;
+    let Some(object) = value.as_object() else {
+        return Err(invalid("the body is a JSON object".into(), "/"));
+    };
+    if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(invalid(format!("unknown field {unknown}"), &format!("/{unknown}")));
+    }
+    let mut out: [String; N] = std::array::from_fn(|_| String::new());
+    for (slot, field) in out.iter_mut().zip(fields) {
+        match object.get(field).and_then(Value::as_str) {
+            Some(text) if !text.trim().is_empty() => *slot = text.trim().to_string(),
+            _ => return Err(invalid(format!("{field} is required (a string)"), &format!("/{field}"))),
+        }
+    }
+    if out[0].parse::<cc_domain::ids::EmailId>().is_err() {
+        return Err(invalid("email_id is not an email id".into(), "/email_id"));
+    }
+    Ok(out)
+}
+
+fn simulated(result: Result<DateTime<Utc>, SimulateError>, email_id: &str, kind: &str) -> Response {
+    match result {
+        Ok(at) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"email_id": email_id, "event_type": kind, "timestamp": at})),
+        )
+            .into_response(),
+        Err(err @ SimulateError::UnknownEmail) => problem(StatusCode::NOT_FOUND, err.to_string(), Some("/email_id")),
+        Err(err @ (SimulateError::NotTracked(_) | SimulateError::NotDelivered)) => {
+            problem(StatusCode::CONFLICT, err.to_string(), None)
+        }
+        Err(err @ SimulateError::NotALink(_)) => {
+            problem(StatusCode::UNPROCESSABLE_ENTITY, err.to_string(), Some("/link"))
+        }
+        Err(err @ SimulateError::Publish(_)) => problem(StatusCode::BAD_GATEWAY, err.to_string(), None),
+    }
+}
+
+/// A person opens the email: SES's Open event, a minute after delivery.
+async fn simulate_open(State(simulator): State<Arc<SimulatedSes>>, body: axum::body::Bytes) -> Response {
+    let [email_id] = match simulate_body(&body, ["email_id"]) {
+        Ok(fields) => fields,
+        Err(invalid) => return invalid.response(),
+    };
+    simulated(simulator.open(&email_id).await, &email_id, "Open")
+}
+
+/// A person clicks one of the email's links: SES's Click event.
+async fn simulate_click(State(simulator): State<Arc<SimulatedSes>>, body: axum::body::Bytes) -> Response {
+    let [email_id, link] = match simulate_body(&body, ["email_id", "link"]) {
+        Ok(fields) => fields,
+        Err(invalid) => return invalid.response(),
+    };
+    let web = reqwest::Url::parse(&link)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+    if web.is_none() {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "link is an http(s) URL of one of the email's links",
+            Some("/link"),
+        );
+    }
+    simulated(simulator.click(&email_id, &link).await, &email_id, "Click")
 }

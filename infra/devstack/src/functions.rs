@@ -39,6 +39,8 @@ pub struct LocalFunctions {
     /// The queue the SES events topic feeds, which triggers ses-events.
     pub ses_events_trigger: QueueTrigger,
     pub clock: Arc<dyn Clock>,
+    /// The sender's mail service locally: the emulator's SES plus the events SES would publish.
+    pub ses_simulator: Arc<crate::ses_simulator::SimulatedSes>,
 }
 
 fn variable(environment: &BTreeMap<String, String>, function: &str, name: &str) -> Result<String, DevstackError> {
@@ -144,19 +146,16 @@ impl LocalFunctions {
         };
 
         let (environment, _) = stack.function_environment(template, "SenderFunction")?;
-        // The emulator's SES publishes no events: the local SES simulator does, to the template's topic.
-        let topic_arn = stack
-            .resolve(template, &serde_json::json!({"Ref": "SesEventsTopic"}))
-            .ok_or_else(|| DevstackError::Template("SesEventsTopic was not provisioned".into()))?;
-        let mailer = crate::ses_simulator::SimulatedSes {
-            inner: Arc::new(SesMailer::new(config)),
-            sns: aws_sdk_sns::Client::new(config),
-            topic_arn,
-            clock: wiring.clock.clone(),
-        };
+        // The emulator's SES publishes no events: the local SES simulator does, through the
+        // tenant's configuration set (whose event destination is the template's topic).
+        let ses_simulator = Arc::new(crate::ses_simulator::SimulatedSes::new(
+            Arc::new(SesMailer::new(config)),
+            config,
+            wiring.clock.clone(),
+        ));
         let sender = sender::Sender {
             store: store.clone(),
-            mailer: Arc::new(mailer),
+            mailer: ses_simulator.clone(),
             links: Arc::new(SignedLinks::new(link_signer, &wiring.public_url)),
             configuration_set_prefix: environment
                 .get("SES_CONFIGURATION_SET_PREFIX")
@@ -204,6 +203,7 @@ impl LocalFunctions {
             ses_events,
             ses_events_trigger,
             clock: wiring.clock.clone(),
+            ses_simulator,
         })
     }
 

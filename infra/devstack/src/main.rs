@@ -15,7 +15,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Bumped when stored items change shape (2: lead ids derived from addresses;
-/// 3: the feed index GSI4, counters, time-ordered activity ids).
+/// 3: the feed index GSI4, counters, time-ordered activity ids, and three SES
+/// configuration sets per tenant with event destinations, which the SES
+/// simulator requires of every send).
 const DATA_VERSION: u32 = 3;
 
 /// What the devstack remembers between runs.

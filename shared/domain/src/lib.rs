@@ -33,6 +33,7 @@ pub mod stats;
 pub mod suppression;
 pub mod template;
 pub mod tenant;
+pub mod tracking;
 pub mod unsubscribe;
 
 pub use error::{DomainError, FieldError, StoreError};

@@ -243,7 +243,8 @@ impl OutboundMessage {
             if lines > 0 {
                 footer.push_str("<br>");
             }
-            footer.push_str("<a href=\"");
+            // Never rewritten by SES's click tracking: opting out is not engagement.
+            footer.push_str("<a ses:no-track href=\"");
             footer.push_str(&escaped_url);
             footer.push_str("\" style=\"color:#888888\">Unsubscribe</a>");
             lines += 1;
@@ -425,7 +426,7 @@ mod tests {
         assert!(
             html.contains(
                 "Acme GmbH<br>Hauptstr. 1 &lt;Hof&gt;<br>50667 Köln<br>\
-                 <a href=\"https://u.example/unsub?t=abc&amp;x=1\" style=\"color:#888888\">Unsubscribe</a></div>\n</body></html>"
+                 <a ses:no-track href=\"https://u.example/unsub?t=abc&amp;x=1\" style=\"color:#888888\">Unsubscribe</a></div>\n</body></html>"
             ),
             "{html}"
         );

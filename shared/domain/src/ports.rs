@@ -351,8 +351,9 @@ pub trait SenderIdentities: Send + Sync {
         &self,
         emails: &[EmailAddress],
     ) -> Result<std::collections::HashMap<EmailAddress, IdentityVerification>, StoreError>;
-    /// Makes sure the tenant's configuration set exists (its emails name it;
-    /// SES refuses a send that names a missing set). A no-op without a prefix.
+    /// Makes sure the tenant's configuration sets (one per `tracking::TrackingSet`)
+    /// exist with their event destinations (its emails name one; SES refuses
+    /// a send that names a missing set). A no-op without a prefix.
     async fn ensure_configuration_set(&self, tenant: TenantId) -> Result<(), StoreError>;
 }
 

@@ -1198,6 +1198,105 @@ mod tests {
       }
     }"#;
 
+    // The other documented shapes of the older format: a bounce without a DSN
+    // (no action, status or diagnostic; the subtype says why), a complaint
+    // with a feedback report, and a bounce because the address is on the
+    // account's suppression list. Written from the guide's field lists.
+    const NOTIFICATION_BOUNCE_WITHOUT_DSN: &str = r#"{
+      "notificationType":"Bounce",
+      "bounce":{
+        "bounceType":"Permanent",
+        "bounceSubType":"General",
+        "bouncedRecipients":[{"emailAddress":"jane@example.com"}, {"emailAddress":"richard@example.com"}],
+        "timestamp":"2016-01-27T14:59:38.237Z",
+        "feedbackId":"00000137860315fd-869464a4-8680-4114-98d3-716fe35851f9-000000",
+        "remoteMtaIp":"127.0.2.0"
+      },
+      "mail":{
+        "timestamp":"2016-01-27T14:59:38.237Z",
+        "messageId":"00000137860315fd-34208509-5b74-41f3-95c5-22c1edc3c924-000000",
+        "source":"john@example.com",
+        "sourceArn": "arn:aws:ses:us-east-1:888888888888:identity/example.com",
+        "sourceIp": "127.0.3.0",
+        "sendingAccountId":"123456789012",
+        "callerIdentity": "IAM_user_or_role_name",
+        "destination":["jane@example.com", "mary@example.com", "richard@example.com"],
+        "headersTruncated":false,
+        "headers":[
+          {"name":"From", "value":"\"John Doe\" <john@example.com>"},
+          {"name":"To", "value":"\"Jane Doe\" <jane@example.com>, \"Mary Doe\" <mary@example.com>, \"Richard Doe\" <richard@example.com>"},
+          {"name":"Message-ID", "value":"custom-message-ID"},
+          {"name":"Subject", "value":"Hello"}
+        ],
+        "commonHeaders":{
+          "from":["John Doe <john@example.com>"],
+          "date":"Wed, 27 Jan 2016 14:05:45 +0000",
+          "to":["Jane Doe <jane@example.com>, Mary Doe <mary@example.com>, Richard Doe <richard@example.com>"],
+          "messageId":"custom-message-ID",
+          "subject":"Hello"
+        }
+      }
+    }"#;
+
+    const NOTIFICATION_COMPLAINT_WITH_REPORT: &str = r#"{
+      "notificationType":"Complaint",
+      "complaint":{
+        "userAgent":"AnyCompany Feedback Loop (V0.01)",
+        "complainedRecipients":[{"emailAddress":"richard@example.com"}],
+        "complaintFeedbackType":"abuse",
+        "arrivalDate":"2016-01-27T14:59:38.237Z",
+        "timestamp":"2016-01-27T14:59:38.237Z",
+        "feedbackId":"000001378603177f-18c07c78-fa81-4a58-9dd1-fedc3cb8f49a-000000",
+        "complaintSubType":null
+      },
+      "mail":{
+        "timestamp":"2016-01-27T14:59:38.237Z",
+        "messageId":"000001378603177f-7a5433e7-8edb-42ae-af10-f0181f34d6ee-000000",
+        "source":"john@example.com",
+        "sourceArn": "arn:aws:ses:us-east-1:888888888888:identity/example.com",
+        "sourceIp": "127.0.3.0",
+        "sendingAccountId":"123456789012",
+        "callerIdentity": "IAM_user_or_role_name",
+        "destination":["jane@example.com", "mary@example.com", "richard@example.com"],
+        "headersTruncated":false,
+        "headers":[{"name":"Message-ID", "value":"custom-message-ID"}],
+        "commonHeaders":{
+          "from":["John Doe <john@example.com>"],
+          "date":"Wed, 27 Jan 2016 14:05:45 +0000",
+          "to":["Jane Doe <jane@example.com>, Mary Doe <mary@example.com>, Richard Doe <richard@example.com>"],
+          "messageId":"custom-message-ID",
+          "subject":"Hello"
+        }
+      }
+    }"#;
+
+    const NOTIFICATION_BOUNCE_ON_SUPPRESSION_LIST: &str = r#"{
+      "notificationType":"Bounce",
+      "bounce":{
+        "feedbackId":"0100017a0b5e8a4c-6e3c2b51-8a1f-4c8e-9d0a-6a0f2e9b1c4d-000000",
+        "bounceType":"Permanent",
+        "bounceSubType":"OnAccountSuppressionList",
+        "bouncedRecipients":[{
+          "emailAddress":"jane@example.com",
+          "action":"failed",
+          "status":"5.1.1",
+          "diagnosticCode":"Amazon SES did not send the message to this address because it is on the suppression list for your account."
+        }],
+        "timestamp":"2021-06-14T10:00:00.000Z",
+        "reportingMTA":"dns; amazonses.com"
+      },
+      "mail":{
+        "timestamp":"2021-06-14T09:59:59.500Z",
+        "source":"john@example.com",
+        "sourceArn":"arn:aws:ses:us-east-1:888888888888:identity/example.com",
+        "sourceIp":"127.0.3.0",
+        "callerIdentity":"IAM_user_or_role_name",
+        "sendingAccountId":"123456789012",
+        "messageId":"0100017a0b5e8a4c-1b2d3f4e-5a6b-7c8d-9e0f-a1b2c3d4e5f6-000000",
+        "destination":["jane@example.com"]
+      }
+    }"#;
+
     const NOTIFICATION_DELIVERY: &str = r#"{
       "notificationType":"Delivery",
       "mail":{
@@ -1474,6 +1573,71 @@ mod tests {
 
         let record = decode_sqs_body(&wrapped(NOTIFICATION_BOUNCE_WITH_DSN, "sns-2")).unwrap();
         assert_eq!(record.event, bounce);
+    }
+
+    #[test]
+    fn every_documented_shape_of_the_older_format_decodes_raw_and_wrapped() {
+        let shapes = [
+            (NOTIFICATION_BOUNCE_WITH_DSN, SesEventType::Bounce),
+            (NOTIFICATION_BOUNCE_WITHOUT_DSN, SesEventType::Bounce),
+            (NOTIFICATION_BOUNCE_ON_SUPPRESSION_LIST, SesEventType::Bounce),
+            (NOTIFICATION_COMPLAINT_WITHOUT_REPORT, SesEventType::Complaint),
+            (NOTIFICATION_COMPLAINT_WITH_REPORT, SesEventType::Complaint),
+            (NOTIFICATION_DELIVERY, SesEventType::Delivery),
+        ];
+        for (n, (json, expected)) in shapes.into_iter().enumerate() {
+            let bare = raw(json);
+            assert_eq!(bare.event_type, expected, "shape {n}");
+            assert!(!matches!(bare.detail, SesEventDetail::Unknown), "shape {n}");
+            assert!(
+                bare.mail.tags.is_empty(),
+                "shape {n}: identity notifications carry no tags"
+            );
+            let record = decode_sqs_body(&wrapped(json, &format!("sns-{n}"))).unwrap();
+            assert_eq!(record.event, bare, "shape {n}");
+        }
+
+        let SesEventDetail::Bounce(bounce) = raw(NOTIFICATION_BOUNCE_WITHOUT_DSN).detail else {
+            panic!("not a bounce")
+        };
+        assert_eq!(bounce.bounced_recipients.len(), 2);
+        assert_eq!(bounce.bounced_recipients[0].status, None, "no DSN, no status");
+        assert_eq!(bounce.bounced_recipients[0].diagnostic_code, None);
+        assert_eq!(bounce.reporting_mta, None);
+
+        let SesEventDetail::Bounce(bounce) = raw(NOTIFICATION_BOUNCE_ON_SUPPRESSION_LIST).detail else {
+            panic!("not a bounce")
+        };
+        assert_eq!(bounce.bounce_type, BounceType::Permanent);
+        assert_eq!(bounce.bounce_sub_type, Some(BounceSubType::OnAccountSuppressionList));
+
+        let complaint = raw(NOTIFICATION_COMPLAINT_WITH_REPORT);
+        let SesEventDetail::Complaint(detail) = &complaint.detail else {
+            panic!("not a complaint")
+        };
+        assert_eq!(detail.complaint_feedback_type, Some(ComplaintFeedbackType::Abuse));
+        assert_eq!(detail.arrival_date, Some(at("2016-01-27T14:59:38.237Z")));
+        assert_eq!(detail.user_agent.as_deref(), Some("AnyCompany Feedback Loop (V0.01)"));
+        assert_eq!(detail.complaint_sub_type, None, "null reads as none");
+        assert_eq!(
+            complaint.mail.common_headers.as_ref().unwrap().message_id.as_deref(),
+            Some("custom-message-ID")
+        );
+        assert_eq!(complaint.occurred_at(), at("2016-01-27T14:59:38.237Z"));
+    }
+
+    #[test]
+    fn the_older_format_fixture_in_events_decodes() {
+        // The events/ fixture of the older format, through the SQS event it sits in.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/ses-events-notification-bounce.json"
+        );
+        let sqs: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let body = sqs["Records"][0]["body"].as_str().unwrap();
+        let record = decode_sqs_body(body).unwrap();
+        assert_eq!(record.event.event_type, SesEventType::Bounce);
+        assert!(record.sns_message_id.is_some());
     }
 
     #[test]

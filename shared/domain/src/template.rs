@@ -1449,7 +1449,7 @@ fn paragraph(out: &mut String, space: &mut bool) {
 }
 
 /// The length of the tag at the start of `s` (up to and including `>`), quotes respected.
-fn find_tag_end(s: &str) -> usize {
+pub(crate) fn find_tag_end(s: &str) -> usize {
     let mut quote = None;
     for (i, c) in s.char_indices().skip(1) {
         match (quote, c) {
@@ -1463,7 +1463,7 @@ fn find_tag_end(s: &str) -> usize {
 }
 
 /// Skips to just after `</name…>` (case-insensitive); everything when it never closes.
-fn skip_element(s: &str, name: &str) -> usize {
+pub(crate) fn skip_element(s: &str, name: &str) -> usize {
     let bytes = s.as_bytes();
     let mut at = 0;
     while let Some(offset) = s[at..].find("</") {
@@ -1505,7 +1505,7 @@ fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     None
 }
 
-fn decode_entities(text: &str) -> String {
+pub(crate) fn decode_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while let Some(offset) = text[i..].find('&') {

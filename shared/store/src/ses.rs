@@ -11,11 +11,12 @@ use aws_sdk_ses::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ses::operation::send_raw_email::SendRawEmailError;
 use aws_sdk_ses::primitives::Blob;
 use aws_sdk_ses::types::VerificationStatus;
-use aws_sdk_ses::types::{MessageTag, RawMessage};
+use aws_sdk_ses::types::{EventDestination, EventType, MessageTag, RawMessage, SnsDestination};
 use cc_domain::StoreError;
 use cc_domain::email::EmailAddress;
 use cc_domain::mailbox::IdentityVerification;
 use cc_domain::ports::{MailSender, RawSend, SendError, SenderIdentities};
+use cc_domain::tracking::TrackingSet;
 use std::collections::HashMap;
 
 /// The most identities GetIdentityVerificationAttributes takes per call.
@@ -24,7 +25,8 @@ const IDENTITIES_PER_CALL: usize = 100;
 #[derive(Clone)]
 pub struct SesIdentities {
     client: Client,
-    /// `cc-<stage>-`: tenants' configuration sets are this plus the tenant id.
+    /// `cc-<stage>-`: tenants' configuration sets are this plus the tenant id
+    /// (and a suffix per tracking choice, `tracking::TrackingSet`).
     configuration_set_prefix: Option<String>,
     /// The SNS topic every configuration set publishes its events to.
     events_topic: Option<String>,
@@ -45,7 +47,7 @@ impl SesIdentities {
         self
     }
 
-    /// Also creates each tenant's configuration set, named with this prefix.
+    /// Also creates each tenant's configuration sets, named with this prefix.
     pub fn with_configuration_sets(mut self, prefix: Option<String>) -> Self {
         self.configuration_set_prefix = prefix.filter(|p| !p.is_empty());
         self
@@ -124,14 +126,62 @@ impl SenderIdentities for SesIdentities {
         let Some(prefix) = &self.configuration_set_prefix else {
             return Ok(());
         };
-        let set = aws_sdk_ses::types::ConfigurationSet::builder()
-            .name(cc_domain::outbound::configuration_set_name(prefix, tenant))
+        for set in TrackingSet::ALL {
+            self.ensure_set(prefix, tenant, set).await?;
+        }
+        Ok(())
+    }
+}
+
+impl SesIdentities {
+    /// Creates one of the tenant's sets and its event destination (the
+    /// stack's topic, with the set's event types); each step accepts "already
+    /// exists", so a set made before its destination is completed.
+    async fn ensure_set(
+        &self,
+        prefix: &str,
+        tenant: cc_domain::ids::TenantId,
+        set: TrackingSet,
+    ) -> Result<(), StoreError> {
+        let name = set.name(prefix, tenant);
+        let config = aws_sdk_ses::types::ConfigurationSet::builder()
+            .name(&name)
             .build()
             .map_err(|e| StoreError::backend("building a configuration set", e))?;
         match self
             .client
             .create_configuration_set()
-            .configuration_set(set)
+            .configuration_set(config)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_configuration_set_already_exists_exception()) => {}
+            Err(err) => return Err(failure("SES CreateConfigurationSet")(err)),
+        }
+        let Some(topic) = &self.events_topic else {
+            return Ok(());
+        };
+        let destination = EventDestination::builder()
+            .name(set.destination_name(tenant))
+            .enabled(true)
+            .set_matching_event_types(Some(set.event_types().into_iter().map(EventType::from).collect()))
+            .sns_destination(
+                SnsDestination::builder()
+                    .topic_arn(topic)
+                    .build()
+                    .map_err(|e| StoreError::backend("building an SNS event destination", e))?,
+            )
+            .build()
+            .map_err(|e| StoreError::backend("building an event destination", e))?;
+        match self
+            .client
+            .create_configuration_set_event_destination()
+            .configuration_set_name(&name)
+            .event_destination(destination)
             .send()
             .await
         {
@@ -139,11 +189,11 @@ impl SenderIdentities for SesIdentities {
             Err(err)
                 if err
                     .as_service_error()
-                    .is_some_and(|e| e.is_configuration_set_already_exists_exception()) =>
+                    .is_some_and(|e| e.is_event_destination_already_exists_exception()) =>
             {
                 Ok(())
             }
-            Err(err) => Err(failure("SES CreateConfigurationSet")(err)),
+            Err(err) => Err(failure("SES CreateConfigurationSetEventDestination")(err)),
         }
     }
 }

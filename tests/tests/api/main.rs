@@ -4,6 +4,7 @@
 mod api_keys;
 mod campaigns;
 mod dev_controls;
+mod exports;
 mod hooks;
 mod imports;
 mod isolation;
@@ -18,4 +19,5 @@ mod stats;
 mod suppressions;
 mod templates;
 mod tenants;
+mod tracking;
 mod uploads;

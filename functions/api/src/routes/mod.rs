@@ -1,5 +1,6 @@
 mod api_keys;
 mod campaigns;
+mod exports;
 mod imports;
 mod lead_sources;
 mod leads;
@@ -22,6 +23,7 @@ use tracing::Instrument;
 
 pub use api_keys::*;
 pub use campaigns::*;
+pub use exports::*;
 pub use imports::*;
 pub use lead_sources::*;
 pub use leads::*;
@@ -39,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .merge(tenants::routes())
         .merge(api_keys::routes())
         .merge(campaigns::routes())
+        .merge(exports::routes())
         .merge(organizations::routes())
         .merge(leads::routes())
         .merge(imports::routes())

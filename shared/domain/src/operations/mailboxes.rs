@@ -216,6 +216,8 @@ pub async fn transition(
     .await?;
     if action == MailboxAction::Verify {
         identities.request_verification(&mailbox.email).await?;
+        // Also completes the tenant's configuration sets (e.g. made before a set was added).
+        identities.ensure_configuration_set(caller.tenant_id).await?;
     }
     Ok(mailbox)
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod campaigns;
 pub mod emails;
+pub mod exports;
 pub mod imports;
 pub mod launch;
 pub mod lead_sources;

@@ -21,6 +21,7 @@ use crate::ports::{DUE_SHARDS, MailSender, RawSend, SendError, SendQueue, Store,
 use crate::schedule::{self, SendRequest, local_date, plan_sends};
 use crate::sequence::SendingSettings;
 use crate::template::{SenderInfo, TemplateCache, TemplateContext};
+use crate::tracking::{self, TrackingSet};
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
 
@@ -112,8 +113,8 @@ pub struct SendContext<'a> {
     pub store: &'a dyn Store,
     pub mailer: &'a dyn MailSender,
     pub links: &'a dyn UnsubscribeLinks,
-    /// Tenants' SES configuration sets are named this plus the tenant id
-    /// (`outbound::configuration_set_name`); they publish the emails' events.
+    /// Tenants' SES configuration sets are named this plus the tenant id and
+    /// the campaign's tracking (`tracking::TrackingSet`); they publish the emails' events.
     pub configuration_set_prefix: Option<&'a str>,
     pub templates: &'a TemplateCache,
 }
@@ -326,7 +327,10 @@ pub async fn send_email(
         reply_to: mailbox.reply_to.clone(),
         subject: subject.clone(),
         text: rendered.text,
-        html: rendered.html,
+        // Without click tracking every link says so to SES (`ses:no-track`); unsubscribe links never are tracked.
+        html: rendered
+            .html
+            .map(|html| tracking::prepare_html(&html, settings.track_clicks, &unsubscribe_url)),
         message_id: message_id.clone(),
         in_reply_to,
         references: references.clone(),
@@ -374,9 +378,10 @@ pub async fn send_email(
             to: &lead.email,
             raw: &raw,
             tags: &tags,
-            configuration_set: ctx
-                .configuration_set_prefix
-                .map(|prefix| crate::outbound::configuration_set_name(prefix, tenant)),
+            // Opens are tracked (SES inserts its pixel) only through the set that publishes them.
+            configuration_set: ctx.configuration_set_prefix.map(|prefix| {
+                TrackingSet::for_campaign(settings.track_opens, settings.track_clicks).name(prefix, tenant)
+            }),
         })
         .await;
     let expected = email.version;
@@ -630,7 +635,7 @@ pub(crate) mod tests {
         templates: TemplateCache,
         pub(crate) tenant: crate::ids::TenantId,
         pub(crate) job: SendJob,
-        caller: crate::api_key::Principal,
+        pub(crate) caller: crate::api_key::Principal,
         pub(crate) campaign: crate::ids::CampaignId,
     }
 
