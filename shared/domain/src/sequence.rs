@@ -305,8 +305,8 @@ mod tests {
         let strict = settings(json!({"max_bounce_rate": 0.02, "max_complaint_rate": 0, "protection_min_sends": 10}))
             .unwrap()
             .bounce_protection;
-        assert_eq!(strict.verdict(10, 1, 0).is_some(), true);
-        assert_eq!(strict.verdict(10, 0, 1).is_some(), true);
+        assert!(strict.verdict(10, 1, 0).is_some());
+        assert!(strict.verdict(10, 0, 1).is_some());
         let err = settings(json!({"max_bounce_rate": 5, "protection_min_sends": 0})).unwrap_err();
         assert!(err.contains(&"/settings/max_bounce_rate".to_string()));
         assert!(err.contains(&"/settings/protection_min_sends".to_string()));

@@ -102,7 +102,7 @@ async fn the_main_table_has_the_indexes_and_ttl_of_the_template() {
         .filter_map(|i| i.index_name().map(str::to_string))
         .collect();
     indexes.sort();
-    assert_eq!(indexes, ["GSI1", "GSI2", "GSI3"]);
+    assert_eq!(indexes, ["GSI1", "GSI2", "GSI3", "GSI4"]);
     let ttl = client
         .describe_time_to_live()
         .table_name(format!("{prefix}MainTable"))
