@@ -9,6 +9,7 @@ use cc_domain::clock::Clock;
 use cc_domain::operations::sending::{self, SendContext, SendOutcome};
 use cc_domain::outbound::SendJob;
 use cc_domain::ports::{MailSender, Store, UnsubscribeLinks};
+use cc_domain::reply_address::ReplyAddresses;
 use cc_domain::template::TemplateCache;
 use cc_store::SqsQueue;
 use cc_store::park_undecodable;
@@ -27,6 +28,8 @@ pub struct Sender {
     pub dead_letters: Option<SqsQueue>,
     /// Compiled templates, kept across the invocations of a warm instance.
     pub templates: Arc<TemplateCache>,
+    /// Signed reply addresses on the reply domain (`REPLY_DOMAIN`), when set up.
+    pub replies: Option<ReplyAddresses>,
 }
 
 impl Sender {
@@ -62,6 +65,7 @@ impl Sender {
             links: self.links.as_ref(),
             configuration_set_prefix: self.configuration_set_prefix.as_deref(),
             templates: &self.templates,
+            replies: self.replies.as_ref(),
         };
         let mut rng = rand::rngs::StdRng::from_os_rng();
         match sending::send_email(&ctx, job, self.clock.now(), &mut rng).await {

@@ -1,6 +1,7 @@
 //! Lambda entry point of the sender function.
 
 use cc_domain::clock::SystemClock;
+use cc_domain::reply_address::ReplyAddresses;
 use cc_domain::unsubscribe::{LinkSigner, SignedLinks};
 use cc_store::{DynamoStore, SesMailer, SqsQueue};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -13,6 +14,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = cc_runtime::aws_config().await;
     let table = cc_runtime::required_env("TABLE_NAME")?;
     let key = cc_runtime::secret(&config, "LINK_SIGNING_KEY", "LINK_SIGNING_KEY_SECRET_ARN").await?;
+    let replies = match std::env::var("REPLY_DOMAIN").ok().filter(|d| !d.is_empty()) {
+        Some(domain) => Some(ReplyAddresses::new(key.as_bytes(), &domain)?),
+        None => None,
+    };
     let links = SignedLinks::new(
         LinkSigner::new(key.as_bytes())?,
         &cc_runtime::required_env("PUBLIC_API_URL")?,
@@ -29,6 +34,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .ok()
             .map(|url| SqsQueue::new(aws_sdk_sqs::Client::new(&config), url)),
         templates: Default::default(),
+        replies,
     };
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<aws_lambda_events::sqs::SqsEvent>| {

@@ -107,6 +107,11 @@ id_type!(
     EmailId,
     "email"
 );
+id_type!(
+    /// One inbound message (a reply, an auto-reply or a bounce), derived from SES's message id.
+    ReplyId,
+    "reply"
+);
 
 impl LeadId {
     /// The id of the lead with `identity` (its address, compared

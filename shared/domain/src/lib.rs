@@ -25,6 +25,7 @@ pub mod organization;
 pub mod outbound;
 pub mod page;
 pub mod ports;
+pub mod reply_address;
 pub mod schedule;
 pub mod scoring;
 pub mod sequence;

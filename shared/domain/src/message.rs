@@ -18,7 +18,7 @@
 //! line breaks in header values are replaced so that no value can add a header.
 
 use crate::email::EmailAddress;
-use crate::ids::EmailId;
+use crate::ids::{EmailId, LeadId, TenantId};
 use chrono::{DateTime, Utc};
 use mail_builder::MessageBuilder;
 use mail_builder::headers::HeaderType;
@@ -146,6 +146,44 @@ pub fn message_id_for(email_id: EmailId, domain: &str) -> String {
         "<{email_id}@{}>",
         domain.trim().trim_start_matches('@').to_ascii_lowercase()
     )
+}
+
+/// Our `Message-ID` for a sequence email: it names the email, the lead, the
+/// step and the tenant, so a reply quoting it in `In-Reply-To`/`References`
+/// finds the email it answers without a lookup.
+pub fn sequence_message_id(tenant: TenantId, lead: LeadId, step: u32, email_id: EmailId, domain: &str) -> String {
+    format!(
+        "<{email_id}.{lead}.{step}.{tenant}@{}>",
+        domain.trim().trim_start_matches('@').to_ascii_lowercase()
+    )
+}
+
+/// What one of our sequence Message-IDs names (`None` for anyone else's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequenceMessage {
+    pub tenant: TenantId,
+    pub lead: LeadId,
+    pub step: u32,
+    pub email: EmailId,
+}
+
+pub fn read_sequence_message_id(id: &str) -> Option<SequenceMessage> {
+    let bare = bare_id(id)?;
+    let (local, _domain) = bare.rsplit_once('@')?;
+    let mut parts = local.split('.');
+    let email = parts.next()?.parse().ok()?;
+    let lead = parts.next()?.parse().ok()?;
+    let step = parts.next()?.parse().ok()?;
+    let tenant = parts.next()?.parse().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(SequenceMessage {
+        tenant,
+        lead,
+        step,
+        email,
+    })
 }
 
 /// A message id without angle brackets, whitespace or control characters.

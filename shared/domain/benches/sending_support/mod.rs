@@ -272,6 +272,7 @@ impl SendEnv {
             links: &self.links,
             configuration_set_prefix: Some("cc-bench-"),
             templates: &self.templates,
+            replies: None,
         }
     }
 }

@@ -11,6 +11,7 @@
 use super::launch::{lead_is_mailable, lead_timezone, next_open_slot};
 use crate::activity::Activity;
 use crate::campaign::CampaignStatus;
+use crate::email::EmailAddress;
 use crate::error::{DomainError, StoreError};
 use crate::ids::EmailId;
 use crate::lead::LeadStatus;
@@ -18,6 +19,7 @@ use crate::mailbox::Mailbox;
 use crate::message::{self, OutboundMessage};
 use crate::outbound::{EmailStatus, OutboundEmail, PlannedEmail, SendJob, SentEmail};
 use crate::ports::{DUE_SHARDS, MailSender, RawSend, SendError, SendQueue, Store, UnsubscribeLinks};
+use crate::reply_address::ReplyAddresses;
 use crate::schedule::{self, SendRequest, local_date, plan_sends};
 use crate::sequence::SendingSettings;
 use crate::template::{SenderInfo, TemplateCache, TemplateContext};
@@ -117,6 +119,9 @@ pub struct SendContext<'a> {
     /// the campaign's tracking (`tracking::TrackingSet`); they publish the emails' events.
     pub configuration_set_prefix: Option<&'a str>,
     pub templates: &'a TemplateCache,
+    /// When a reply domain is set up, each email's `Reply-To` is its signed
+    /// reply address there (the mailbox's own `reply_to` otherwise).
+    pub replies: Option<&'a ReplyAddresses>,
 }
 
 /// What became of a send job.
@@ -312,7 +317,11 @@ pub async fn send_email(
         Some(p) => reply_subject(p.subject.as_deref().unwrap_or(&rendered.subject)),
         None => rendered.subject.clone(),
     };
-    let message_id = message::message_id_for(email.id, mailbox.email.domain());
+    let message_id = message::sequence_message_id(tenant, lead.id, email.step, email.id, mailbox.email.domain());
+    let reply_to = match ctx.replies {
+        Some(replies) => EmailAddress::parse(&replies.for_email(tenant, lead.id, email.step)).ok(),
+        None => mailbox.reply_to.clone(),
+    };
     let (in_reply_to, references) = match &previous {
         Some(p) => {
             let mut refs = p.thread.clone();
@@ -324,7 +333,7 @@ pub async fn send_email(
     let outbound = OutboundMessage {
         from: message::Mailbox::new(mailbox.display_name.as_deref(), mailbox.email.clone()),
         to: message::Mailbox::new(lead_display_name(&lead).as_deref(), lead.email.clone()),
-        reply_to: mailbox.reply_to.clone(),
+        reply_to,
         subject: subject.clone(),
         text: rendered.text,
         // Without click tracking every link says so to SES (`ses:no-track`); unsubscribe links never are tracked.
@@ -647,6 +656,7 @@ pub(crate) mod tests {
                 links: &self.links,
                 configuration_set_prefix: None,
                 templates: &self.templates,
+                replies: None,
             }
         }
 
