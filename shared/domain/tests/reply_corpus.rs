@@ -21,7 +21,7 @@ struct Label {
     visible_text: Option<String>,
     return_date: Option<String>,
     bounce: Option<BounceLabel>,
-    #[allow(dead_code)]
+    /// "holdout: …" marks messages written after the rules were tuned.
     note: Option<String>,
 }
 
@@ -72,6 +72,7 @@ fn reply_corpus_scores() {
 
     let (mut kind, mut class, mut visible, mut dates, mut bounces) =
         (Tally::default(), Tally::default(), Tally::default(), Tally::default(), Tally::default());
+    let (mut holdout_class, mut holdout_visible) = (Tally::default(), Tally::default());
     let mut confusion: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut misses = Vec::new();
     for (file, label) in &labels {
@@ -84,6 +85,10 @@ fn reply_corpus_scores() {
             misses.push(format!("{file}: kind {got_kind}, expected {}", label.kind));
         }
         class.add(got_class == label.classification);
+        let holdout = label.note.as_deref().is_some_and(|n| n.starts_with("holdout"));
+        if holdout {
+            holdout_class.add(got_class == label.classification);
+        }
         *confusion.entry((label.classification.clone(), got_class.to_owned())).or_default() += 1;
         if got_class != label.classification {
             misses.push(format!(
@@ -96,6 +101,9 @@ fn reply_corpus_scores() {
         if let Some(expected) = &label.visible_text {
             let (want, got) = (normalise_whitespace(expected), normalise_whitespace(&analysis.visible_text));
             visible.add(want == got);
+            if holdout {
+                holdout_visible.add(want == got);
+            }
             if want != got {
                 misses.push(format!("{file}: visible text\n      want: {want:?}\n       got: {got:?}"));
             }
@@ -131,6 +139,8 @@ fn reply_corpus_scores() {
     println!("  visible text    {}", visible.show());
     println!("  return date     {}", dates.show());
     println!("  bounce details  {}", bounces.show());
+    println!("  of which held out (written after tuning): classification {}, visible text {}",
+        holdout_class.show(), holdout_visible.show());
     print_confusion(&confusion);
     if !misses.is_empty() {
         println!("\nmisses:");

@@ -93,7 +93,7 @@ impl Scores {
 
 fn human(facts: &ReplyFacts<'_>) -> Verdict {
     let text = facts.visible_text;
-    let scores = Scores::of(text);
+    let scores = Scores::of(&plain_apostrophes(text));
     let mut rationale = Vec::new();
     let dnc_subject = rules::DNC_SUBJECT.is_match(facts.subject);
     let reached: Vec<(ReplyClass, f64)> = PRECEDENCE
@@ -107,6 +107,9 @@ fn human(facts: &ReplyFacts<'_>) -> Verdict {
         })
         .filter(|(_, score)| *score >= rules::CLASS_THRESHOLD)
         .collect();
+    let strongest = reached.iter().map(|(_, score)| *score).fold(0.0, f64::max);
+    let reached: Vec<(ReplyClass, f64)> =
+        reached.into_iter().filter(|(_, score)| *score >= strongest - rules::PRECEDENCE_MARGIN).collect();
     let Some(&(class, score)) = reached.first() else {
         rationale.push(if text.trim().is_empty() {
             "no text of their own (only quoted history or a forward)".to_owned()
@@ -144,7 +147,7 @@ fn human(facts: &ReplyFacts<'_>) -> Verdict {
 /// office, with the return date), or anything else a machine sends.
 fn auto_reply(facts: &ReplyFacts<'_>) -> Verdict {
     // The subject often carries the only "out of office" of the message.
-    let text = format!("{}\n{}", facts.subject, facts.visible_text);
+    let text = plain_apostrophes(&format!("{}\n{}", facts.subject, facts.visible_text)).into_owned();
     let scores = Scores::of(&text);
     let mut rationale = Vec::new();
     let departed = scores.has(|r| r.rule.id.starts_with(rules::DEPARTED_PREFIX));
@@ -184,6 +187,11 @@ fn auto_reply(facts: &ReplyFacts<'_>) -> Verdict {
         return_date: None,
         referral: None,
     }
+}
+
+/// Phones and Word type ’ for '; the rules are written with '.
+fn plain_apostrophes(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\u{2019}') { text.replace('\u{2019}', "'").into() } else { text.into() }
 }
 
 fn return_date(facts: &ReplyFacts<'_>, text: &str, rationale: &mut Vec<String>) -> Option<chrono::NaiveDate> {

@@ -135,7 +135,7 @@ fn is_header_block(lines: &[&str], from_line: usize) -> bool {
 /// How many lines (1 to 3) form an attribution starting at `i`, if any.
 fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
     let first = lines[i].trim();
-    if first.ends_with(':') && is_attribution(first, next_is_quoted(lines, i + 1)) {
+    if first.ends_with([':', '-']) && is_attribution(first, next_is_quoted(lines, i + 1)) {
         return Some(1);
     }
     // Clients wrap long attributions ("On Mon, … John Smith <\njohn@…> wrote:").
@@ -144,7 +144,7 @@ fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
         if is_quoted(last) || last.trim().is_empty() {
             break;
         }
-        if last.trim_end().ends_with(':') {
+        if last.trim_end().ends_with([':', '-']) {
             if !ATTRIBUTION_START.is_match(first) {
                 return None;
             }
@@ -164,7 +164,7 @@ fn next_is_quoted(lines: &[&str], from: usize) -> bool {
 /// address directly above `>` quotes is an attribution in any language.
 fn is_attribution(line: &str, quoted_follows: bool) -> bool {
     let evidence = line.contains('@') || line.bytes().any(|b| b.is_ascii_digit()) || ATTRIBUTION_START.is_match(line);
-    (evidence && line.len() <= 400 && ATTRIBUTION.is_match(line)) || (quoted_follows && line.contains('@'))
+    (evidence && line.len() <= 400 && ATTRIBUTION.is_match(line)) || (quoted_follows && line.contains('@') && line.ends_with(':'))
 }
 
 /// Legal notices at the end ("This e-mail is confidential…"), paragraph by

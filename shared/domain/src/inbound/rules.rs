@@ -269,6 +269,9 @@ const fn class_rule(class: ReplyClass, id: &'static str, weight: f64, pattern: &
 
 /// A class is considered when its combined weight reaches this.
 pub(super) const CLASS_THRESHOLD: f64 = 0.4;
+/// Precedence decides only among classes within this much of the strongest:
+/// a stray "call" (0.4) must not beat an explicit request for pricing (0.9).
+pub(super) const PRECEDENCE_MARGIN: f64 = 0.3;
 /// Confidence lost per other class that also reached the threshold.
 pub(super) const COMPETITION_PENALTY: f64 = 0.12;
 /// Confidence of `unclassified` when no class reached the threshold.
@@ -367,7 +370,7 @@ static CLASS_RULES: &[ClassRule] = &[
         Wrong,
         "wrong_person.en.forwarded",
         0.6,
-        r"\b(cc'?d|cc'?ing|copying in|copied in|looping in|loop in|forwarded (this|your (e-?mail|message|note)) to|forwarding (this|your (e-?mail|message|note)) to|passing (this|your (e-?mail|message|note)) (on|along) to|passed (this|your (e-?mail|message|note)) (on|along) to)\b",
+        r"\b(cc'?d|cc'?ing|copying in|copied in|looping in|loop in|forward(ed|ing)? (this|it|your (e-?mail|message|note))( one| email| message| note)? (on |over |along )?to|pass(ed|ing)? (this|it|your (e-?mail|message|note))( one)? (on|along|over) to)\b",
     ),
     class_rule(Wrong, "wrong_person.left.de", 0.9, r"(nicht mehr|arbeitet nicht mehr) (im|bei|für|in)|hat das unternehmen verlassen|(ist|bin) (nicht mehr|nicht länger) (bei|im|für)|nicht mehr im unternehmen"),
     class_rule(
@@ -416,7 +419,7 @@ static CLASS_RULES: &[ClassRule] = &[
         No,
         "not_interested.en",
         0.9,
-        r"not interested|no interest|(is|are|'re) not (a (good )?fit|relevant|for us|a priority|looking|in the market)|not (right|a fit) for (us|me)|\bno,? thank(s| you)\b|we'?re (all set|good for now|covered)|(we are|i am|i'm) (all set|happy with (our|my|the) (current|existing))|\bnope\b|no budget|(have|has) no (need|budget)|(don't|do not) (need|want) (this|it|your|any)",
+        r"not interested|no interest|(is|are|'re|was) not (a (good )?fit|relevant|for us|a priority|looking|in the market)|(isn't|aren't|wasn't) (a (good )?fit|relevant|for us|a priority|something we need)|not (right|a fit) for (us|me)|\bno,? thank(s| you)\b|we'?re (all set|good for now|covered)|(we are|i am|i'm) (all set|happy with (our|my|the) (current|existing))|\bnope\b|no budget|(have|has) no (need|budget)|(don't|do not) (need|want) (this|it|your|any)",
     ),
     class_rule(
         No,
@@ -471,7 +474,13 @@ static CLASS_RULES: &[ClassRule] = &[
         Meet,
         "meeting_request.en",
         0.9,
-        r"(schedule|set up|book|arrange|find|grab|put) (a|some|15|20|30|half an hour) ?(min(ute)?s? )?(call|time|meeting|slot|demo|chat)|(let's|lets|let us|can we|could we|shall we|happy to|glad to|open to|keen to) (talk|chat|meet|connect|speak|jump on|hop on|set up|schedule|book|have a (call|chat))|how about (monday|tuesday|wednesday|thursday|friday|next week|tomorrow)|(does|would|could) (monday|tuesday|wednesday|thursday|friday|tomorrow|next week)\b.{0,30}\bwork|send (me |us )?(an? )?(calendar )?(invite|invitation)|calendly|my calendar|(i'm|i am|we're|we are) (free|available) (on|at|next|this|tomorrow|monday|tuesday|wednesday|thursday|friday)",
+        r"(schedule|set up|book|arrange|find|grab|put) (a|some|15|20|30|half an hour) ?(min(ute)?s? )?(call|time|meeting|slot|demo|chat)|(let's|lets|let us|can we|could we|shall we|happy to|glad to|open to|keen to) (talk|chat|meet|connect|speak|jump on|hop on|set up|schedule|book|have a (call|chat))|(how about|let's do|lets do|let's say) (monday|tuesday|wednesday|thursday|friday|next week|tomorrow)|(does|would|could) (monday|tuesday|wednesday|thursday|friday|tomorrow|next week)\b.{0,30}\bwork|send (me |us )?(an? )?(calendar )?(invite|invitation)|calendly|my calendar|(i'm|i am|we're|we are) (free|available) (on|at|next|this|tomorrow|monday|tuesday|wednesday|thursday|friday)",
+    ),
+    class_rule(
+        Meet,
+        "meeting_request.call_me",
+        0.85,
+        r"\b(call|ring|phone) me\b|give me a (call|ring)|rufen sie mich .{0,20}an|ruf mich .{0,20}an|appelez-moi|m'appeler|llámame|llámeme|llamarme|chiamami|mi chiami|chiamarmi|bel me|mij bellen|ligar-me|ligue-me|me ligar|me liga\b",
     ),
     class_rule(Meet, "meeting_request.en.word", 0.4, r"\b(call|meeting|demo|zoom|teams call|google meet|catch[- ]up)\b"),
     class_rule(Meet, "meeting_request.time", 0.35, r"\b\d{1,2}(:\d{2})? ?(am|pm|uhr|h\b)|\b\d{1,2}h\d{2}\b|\b\d{1,2}:\d{2}\b"),
@@ -522,7 +531,7 @@ static CLASS_RULES: &[ClassRule] = &[
         Info,
         "information_request.en",
         0.85,
-        r"(send|share|forward|email) (me|us|over) (some |more |a few |the )?(info|information|details|a deck|the deck|deck|a brochure|brochure|case stud|pricing|prices|examples|a one-pager|materials)|(more|additional|further) (info|information|details)|how much (does|do|is|would)|what (does it|do you|would it) (cost|charge)|can you (tell|explain|share|send|clarify)|could you (tell|explain|share|send|clarify)|do you (have|offer|support|work with|integrate)",
+        r"(send|share|forward|email) (me|us|over) (some |more |a few |the )?(info|information|details|a deck|the deck|deck|a brochure|brochure|case stud|pricing|prices|examples|a one-pager|materials)|(more|additional|further) (info|information|details)|how much (does|do|is|would)|what (does it|do you|would it) (cost|charge)|can you (tell|explain|share|send|clarify)|could you (tell|explain|share|send|clarify)|do you (have|offer|support|work with|integrate)|how (it|this|that) (works|would work)|how does (it|this|that) work|what (would|does|will) .{1,40} look like",
     ),
     class_rule(Info, "information_request.en.pricing", 0.6, r"\b(pricing|price|prices|cost|costs|quote|rates)\b"),
     class_rule(Info, "information_request.question", 0.3, r"\?"),
@@ -695,7 +704,7 @@ pub(super) static HEADER_FROM: LazyLock<Regex> =
 /// "On … wrote:" and its translations, on one line (or two or three joined).
 pub(super) static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"^.{0,300}\b(wrote|writes|schrieb|geschrieben|a écrit|escribió|ha escrito|ha scritto|scrisse|schreef|geschreven|escreveu)\s*:\s*$",
+        r"^[\s-]*.{0,300}\b(wrote|writes|schrieb|geschrieben|a écrit|escribió|ha escrito|ha scritto|scrisse|schreef|geschreven|escreveu)\b[^:\n]{0,120}:?[\s-]*$",
     )
 });
 
@@ -707,7 +716,7 @@ pub(super) static ATTRIBUTION_START: LazyLock<Regex> =
 /// Phone and client taglines that end what the person typed.
 pub(super) static DEVICE_SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
     regex(
-        r"^\s*(sent from my \S.{0,40}|sent from (outlook|mail|yahoo mail|gmail|proton ?mail)\b.{0,40}|sent via .{1,40}|sent with .{1,40}|get outlook for (ios|android).{0,10}|von meinem \S.{0,30} gesendet|gesendet von (meinem )?\S.{0,30}|outlook für (ios|android) (herunterladen|beziehen)|envoyé (de|depuis) mon \S.{0,30}|télécharger outlook pour (ios|android)|obtenir outlook pour (ios|android)|enviado desde mi \S.{0,30}|obtener outlook para (ios|android)|inviato da (iphone|ipad|il mio \S.{0,30}|outlook.{0,20}|samsung.{0,20})|scarica outlook per (ios|android)|verzonden (vanaf|met|van) (mijn )?\S.{0,30}|outlook voor (ios|android) downloaden|enviado (do|de) (meu|minha) \S.{0,30}|obter o outlook para (ios|android)|baixe o outlook para (ios|android))\s*$",
+        r"^\s*(sent from my \S.{0,40}|sent from (outlook|mail|yahoo mail|gmail|proton ?mail)\b.{0,40}|sent via .{1,40}|sent with .{1,40}|get outlook for (ios|android).{0,10}|von meinem \S.{0,30} gesendet|gesendet von (meinem )?\S.{0,30}|outlook für (ios|android) (herunterladen|beziehen)|envoyé (de|depuis) mon \S.{0,30}|télécharger outlook pour (ios|android)|obtenir outlook pour (ios|android)|enviado desde mi \S.{0,30}|obtener outlook para (ios|android)|inviato da (iphone|ipad|il mio \S.{0,30}|outlook.{0,20}|samsung.{0,20})|scarica outlook per (ios|android)|verzonden (vanaf|met|van) (mijn )?\S.{0,30}|outlook voor (ios|android) downloaden|enviado (do|de) (meu|minha) \S.{0,30}|obter o outlook para (ios|android)|baixe o outlook para (ios|android))(\s*<https?://[^>\s]*>)?\s*$",
     )
 });
 
