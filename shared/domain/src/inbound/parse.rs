@@ -26,6 +26,12 @@ const SIGNAL_HEADERS: &[&str] = &[
     "x-ms-exchange-generated-message-source",
 ];
 
+/// At least one of these makes bytes a message.
+const MESSAGE_FIELDS: &[&str] = &[
+    "From", "Sender", "To", "Subject", "Date", "Message-ID", "Content-Type", "MIME-Version", "Received",
+    "Return-Path", "Delivered-To", "In-Reply-To",
+];
+
 /// The parser, configured once: MIME, dates, addresses, message ids and the
 /// subject are decoded; every other header is kept raw.
 static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
@@ -73,8 +79,11 @@ pub(super) fn parse(raw: &[u8]) -> Option<ParsedMail> {
     };
     let message = PARSER.parse(input)?;
     // mail-parser reads nearly anything as "a message"; one without a single
-    // header field is not one.
-    if message.headers().is_empty() {
+    // field that every mail system writes is not one.
+    let known = message.headers().iter().any(|header| {
+        MESSAGE_FIELDS.iter().any(|field| header.name().eq_ignore_ascii_case(field))
+    });
+    if !known {
         return None;
     }
     let headers = summary(&message);
