@@ -78,7 +78,7 @@ const WEEKDAYS: &[(&str, Weekday)] = &[
 ];
 
 /// Words after which a date is the day the person is back (or the last day away).
-const RETURN_CUES: &str = r"\b(back|return|returning|returns|until|till|til|through|thru|resume|resuming|reachable again|zurück|wieder|bis|retour|reviendrai|rentre|rentrerai|jusqu'au|jusqu’au|jusqu'à|à partir du|dès le|vuelta|regreso|regresaré|volveré|vuelvo|hasta|a partir del|reincorporo|rientro|rientrerò|ritorno|tornerò|fino al|fino a|a partire da|terug|weer|tot en met|t/m|tot|vanaf|volta|retorno|regresso|retornarei|voltarei|até|a partir de)\b";
+const RETURN_CUES: &str = r"\b(back|return|returning|returns|until|till|til|through|thru|resume|resuming|reachable again|zurück|wieder|bis|retour|reviendrai|rentre|rentrerai|jusqu'au|jusqu’au|jusqu'à|à partir du|dès le|vuelta|regreso|regresaré|volveré|vuelvo|hasta|a partir del|reincorporo|rientro|rientrerò|ritorno|tornerò|fino al|fino a|a partire da|terug|weer|tot en met|t/m|tot|vanaf|volta|retorno|regresso|retornarei|voltarei|até|a partir de)(?:[^\p{L}]|$)";
 /// Words after which a date is the first day away.
 const START_CUES: &str = r"\b(from|since|starting|vom|ab dem|ab|seit|du|depuis|desde|del|dal|van|de)\s*$";
 
@@ -90,8 +90,9 @@ fn alternation<T>(table: &[(&str, T)]) -> String {
 }
 
 fn regex(pattern: &str) -> Regex {
-    RegexBuilder::new(pattern)
+    RegexBuilder::new(&super::rules::ascii_boundaries(pattern))
         .case_insensitive(true)
+        .dfa_size_limit(16 << 20)
         .build()
         .unwrap_or_else(|e| panic!("date pattern does not compile: {e}"))
 }
@@ -120,9 +121,9 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         )),
         month_day: regex(&format!(r"\b({months})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?")),
         weekday_day: regex(&format!(
-            r"\b({weekdays})\b,?\s+(?:the\s+|den\s+|le\s+|el\s+|il\s+|de\s+)?(\d{{1,2}})(?:st|nd|rd|th|er|e|º)?\b"
+            r"\b({weekdays}),?\s+(?:the\s+|den\s+|le\s+|el\s+|il\s+|de\s+)?(\d{{1,2}})(?:st|nd|rd|th|er|e|º)?(?:[^\p{{L}}\p{{N}}]|$)"
         )),
-        weekday: regex(&format!(r"\b({weekdays})\b")),
+        weekday: regex(&format!(r"\b({weekdays})(?:[^\p{{L}}]|$)")),
         return_cue: regex(RETURN_CUES),
         start_cue: regex(START_CUES),
     }

@@ -27,13 +27,26 @@ pub(super) struct RuleSet {
     set: RegexSet,
 }
 
+/// `\b` as an ASCII word boundary. Unicode word boundaries make the regex
+/// crate's lazy DFA give up on any non-ASCII byte and fall back to the much
+/// slower PikeVM (≈ 2 ms instead of ≈ 10 µs for a short German reply). No
+/// pattern has a non-ASCII letter next to `\b`, so the meaning is the same.
+pub(super) fn ascii_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
+fn set(patterns: impl Iterator<Item = &'static str>) -> RegexSet {
+    RegexSetBuilder::new(patterns.map(ascii_boundaries))
+        .case_insensitive(true)
+        .size_limit(64 << 20)
+        .dfa_size_limit(32 << 20)
+        .build()
+        .unwrap_or_else(|e| panic!("inbound rule table does not compile: {e}"))
+}
+
 impl RuleSet {
     fn new(rules: &'static [Rule]) -> Self {
-        let set = RegexSetBuilder::new(rules.iter().map(|r| r.pattern))
-            .case_insensitive(true)
-            .size_limit(64 << 20)
-            .build()
-            .unwrap_or_else(|e| panic!("inbound rule table does not compile: {e}"));
+        let set = set(rules.iter().map(|r| r.pattern));
         Self { rules, set }
     }
 
@@ -50,7 +63,7 @@ pub(super) fn combine(weights: impl IntoIterator<Item = f64>) -> f64 {
 }
 
 fn regex(pattern: &str) -> Regex {
-    regex::RegexBuilder::new(pattern)
+    regex::RegexBuilder::new(&ascii_boundaries(pattern))
         .case_insensitive(true)
         .build()
         .unwrap_or_else(|e| panic!("inbound pattern does not compile: {e}"))
@@ -640,13 +653,7 @@ static CLASS_RULES: &[ClassRule] = &[
     ),
 ];
 
-static CLASS_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSetBuilder::new(CLASS_RULES.iter().map(|r| r.rule.pattern))
-        .case_insensitive(true)
-        .size_limit(64 << 20)
-        .build()
-        .unwrap_or_else(|e| panic!("class rule table does not compile: {e}"))
-});
+static CLASS_SET: LazyLock<RegexSet> = LazyLock::new(|| set(CLASS_RULES.iter().map(|r| r.rule.pattern)));
 
 /// Subjects that are themselves an opt-out ("Unsubscribe", "Remove me").
 pub(super) static DNC_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
