@@ -78,7 +78,7 @@ const WEEKDAYS: &[(&str, Weekday)] = &[
 ];
 
 /// Words after which a date is the day the person is back (or the last day away).
-const RETURN_CUES: &str = r"\b(back|return|returning|returns|until|till|til|through|thru|resume|resuming|reachable again|zurück|wieder|bis|retour|reviendrai|rentre|rentrerai|jusqu'au|jusqu’au|jusqu'à|à partir du|dès le|vuelta|regreso|regresaré|volveré|vuelvo|hasta|a partir del|reincorporo|rientro|rientrerò|ritorno|tornerò|fino al|fino a|a partire da|terug|weer|tot en met|t/m|tot|vanaf|volta|retorno|regresso|retornarei|voltarei|até|a partir de)(?:[^\p{L}]|$)";
+const RETURN_CUES: &str = r"(?:^|[^\p{L}])(back|return|returning|returns|until|till|til|through|thru|resume|resuming|reachable again|zurück|wieder|bis|retour|reviendrai|rentre|rentrerai|jusqu'au|jusqu’au|jusqu'à|à partir du|dès le|vuelta|regreso|regresaré|volveré|vuelvo|hasta|a partir del|reincorporo|rientro|rientrerò|ritorno|tornerò|fino al|fino a|a partire da|terug|weer|tot en met|t/m|tot|vanaf|volta|retorno|regresso|retornarei|voltarei|até|a partir de)(?:[^\p{L}]|$)";
 /// Words after which a date is the first day away.
 const START_CUES: &str = r"\b(from|since|starting|vom|ab dem|ab|seit|du|depuis|desde|del|dal|van|de)\s*$";
 
@@ -128,6 +128,16 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         start_cue: regex(START_CUES),
     }
 });
+
+/// Every pattern's source, for the word-boundary check in `rules`.
+#[cfg(test)]
+pub(super) fn pattern_sources() -> Vec<String> {
+    let p = &*PATTERNS;
+    [&p.iso, &p.numeric, &p.day_dot, &p.day_month, &p.month_day, &p.weekday_day, &p.weekday, &p.return_cue, &p.start_cue]
+        .iter()
+        .map(|r| r.as_str().replace(r"(?-u:\b)", r"\b"))
+        .collect()
+}
 
 fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
     let name = name.to_lowercase();

@@ -454,6 +454,20 @@ pub fn analyze(raw: &[u8], classifier: &dyn ReplyClassifier) -> InboundAnalysis 
     }
 }
 
+/// Compiles every pattern now instead of on the first message (≈ 40 ms of CPU
+/// in a release build, most of it the class rule set): call once at cold
+/// start so no message pays for it. Runs one message down each path.
+pub fn warm_up() {
+    const MESSAGES: [&[u8]; 3] = [
+        b"From: a@example.com\r\nSubject: Re: hi\r\n\r\nThanks, call me Tuesday 3 December.\r\n\r\nOn Mon, 2 Dec 2024, b@example.com wrote:\r\n> hi\r\n",
+        b"From: a@example.com\r\nSubject: Out of office\r\nDate: Mon, 2 Dec 2024 10:00:00 +0000\r\nAuto-Submitted: auto-replied\r\n\r\nI am away, back on 9/12/2024.\r\n",
+        b"From: MAILER-DAEMON@example.com\r\nSubject: failure notice\r\n\r\nI wasn't able to deliver your message.\r\n<x@example.org>:\r\n550 5.1.1 no such user\r\n",
+    ];
+    for raw in MESSAGES {
+        let _ = analyze(raw, &RulesClassifier);
+    }
+}
+
 fn unparseable(raw: &[u8]) -> InboundAnalysis {
     let start = &raw[..raw.len().min(MAX_STORED_TEXT_BYTES)];
     InboundAnalysis {
