@@ -13,6 +13,7 @@ pub mod enrich;
 pub mod error;
 pub mod ids;
 pub mod import;
+pub mod inbound;
 pub mod input;
 pub mod lead;
 pub mod lead_source;
