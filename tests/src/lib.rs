@@ -148,7 +148,8 @@ impl TestApp {
         let functions = LocalFunctions::wire(&config, &template, &stack, &wiring).expect("the functions wire up");
         // With the SES simulator's opens and clicks, as `make dev` serves them.
         let router = api::router(functions.api.clone())
-            .merge(devstack::dev_routes::simulate_routes(functions.ses_simulator.clone()));
+            .merge(devstack::dev_routes::simulate_routes(functions.ses_simulator.clone()))
+            .merge(devstack::dev_routes::inbound_routes(functions.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await.expect("the server runs") });
         Self {
             base_url: format!("http://{address}"),
@@ -348,6 +349,22 @@ impl TestApp {
         answer
     }
 
+    /// A raw message received on the reply domain through `POST /dev/inbound`
+    /// (S3 + SNS → SQS), then the inbound queue delivered to the function.
+    pub async fn receive_mail(&self, raw: &str) -> Answer {
+        let response = self
+            .client
+            .post(format!("{}/dev/inbound", self.base_url))
+            .header("content-type", "message/rfc822")
+            .body(raw.to_string())
+            .send()
+            .await
+            .expect("the devstack answers");
+        let answer = Self::answer(response).await;
+        self.functions.drain_inbound().await.expect("the inbound queue drains");
+        answer
+    }
+
     /// Sets the clock and runs that minute.
     pub async fn run_at(&self, at: chrono::DateTime<chrono::Utc>) -> usize {
         self.clock.set(at);
@@ -464,5 +481,72 @@ impl TestApp {
             }
         }
         panic!("the listing never ended");
+    }
+}
+
+/// A tenant with a verified mailbox and a campaign ready to launch (see `sending_campaign`).
+#[derive(Debug, Clone)]
+pub struct SendingCampaign {
+    pub tenant: String,
+    pub key: String,
+    pub id: String,
+    pub sender: String,
+}
+
+impl TestApp {
+    /// A tenant with a verified mailbox (UTC, no gap between sends), a two-step
+    /// sequence (the second two days later) and a campaign with `settings` on top.
+    pub async fn sending_campaign(&self, settings: Value) -> SendingCampaign {
+        let app = self;
+        let tenant = app.create_tenant("Sending").await;
+        let key = tenant.admin_key;
+        let tenant = tenant.id;
+        let sender = format!("campaign-{}@send-test.example.com", uuid::Uuid::new_v4().simple());
+        let mailbox = app
+            .post(
+                "/v1/mailboxes",
+                &key,
+                json!({"email": sender, "timezone": "UTC", "daily_cap": 100, "min_gap_seconds": 0}),
+            )
+            .await;
+        mailbox.ok(201);
+        let mailbox = mailbox.id();
+        app.get(&format!("/v1/mailboxes/{mailbox}"), &key).await.ok(200);
+        let template = app
+            .post(
+                "/v1/templates",
+                &key,
+                json!({"name": "Intro", "subject": "Hello", "text": "Hi {{ first_name | default(\"there\") }}"}),
+            )
+            .await;
+        template.ok(201);
+        let template = template.id();
+        let mut all = json!({"mailbox_ids": [mailbox]});
+        for (k, v) in settings.as_object().unwrap() {
+            all[k] = v.clone();
+        }
+        let id = app
+            .post("/v1/campaigns", &key, json!({"name": "Stats", "settings": all}))
+            .await
+            .ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let step = json!({"variants": [{"template_id": template}]});
+        let mut second = step.clone();
+        second["delay_days"] = json!(2);
+        app.put(
+            &format!("/v1/campaigns/{id}/sequence"),
+            &key,
+            json!({"steps": [step, second]}),
+        )
+        .await
+        .ok(200);
+        SendingCampaign {
+            tenant,
+            key,
+            id,
+            sender,
+        }
     }
 }

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         export_campaign_csv,
         add_suppression, list_suppressions, remove_suppression, unsubscribe_page, one_click_unsubscribe,
         campaign_stats, campaign_daily_stats, stats_overview, activity_feed,
+        list_replies, get_reply, update_reply,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),
     modifiers(&Security),
@@ -50,6 +51,7 @@ use utoipa::{Modify, OpenApi};
         (name = "templates", description = "Versioned email templates with variables, fallbacks and spintax"),
         (name = "emails", description = "Outbound emails of the sequences, from scheduled to delivered"),
         (name = "suppressions", description = "Addresses and domains the tenant never mails again"),
+        (name = "replies", description = "The unified inbox: replies, auto-replies and bounces, classified"),
         (name = "stats", description = "KPIs from counters, and the live activity feed"),
         (name = "unsubscribe", description = "The recipients' signed unsubscribe links (RFC 8058 one-click); no key"),
     )

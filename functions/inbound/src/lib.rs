@@ -2,6 +2,8 @@
 //! raw message ([`StoredAnalysis`]) and the CPU clock the `inspect-mail` tool
 //! reports with. The handler (S3 → analysis → matching → effects) joins it.
 
+pub mod handler;
+
 use cc_domain::inbound::{BounceInfo, Confidence, InboundAnalysis, MessageKind, Referral, ReplyClass, ReplyClassifier};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -70,10 +72,24 @@ mod tests {
             Not interested, thanks.\r\n";
         let (analysis, _) = analyze_timed(raw, &RulesClassifier);
         let json = serde_json::to_value(StoredAnalysis::from(&analysis)).expect("serialises");
-        let keys: Vec<&str> = json.as_object().expect("an object").keys().map(String::as_str).collect();
+        let keys: Vec<&str> = json
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
-            ["kind", "classification", "confidence", "rationale", "visible_text", "return_date", "bounce", "referral"]
+            [
+                "kind",
+                "classification",
+                "confidence",
+                "rationale",
+                "visible_text",
+                "return_date",
+                "bounce",
+                "referral"
+            ]
         );
         assert_eq!(json["kind"], "human");
         assert_eq!(json["classification"], "not_interested");

@@ -47,6 +47,60 @@ pub fn dev_routes(controls: DevControls) -> Router {
         .route("/dev/outbox", get(outbox))
         .with_state(controls.clone())
         .merge(simulate_routes(controls.functions.ses_simulator.clone()))
+        .merge(inbound_routes(controls.functions.clone()))
+}
+
+/// `POST /dev/inbound` alone (the test harness serves it beside the API).
+pub fn inbound_routes(functions: LocalFunctions) -> Router {
+    Router::new()
+        .route("/dev/inbound", post(inbound_mail))
+        .with_state(functions)
+}
+
+/// Whether a body is an RFC 5322 message at all: a header field on its first line.
+fn looks_like_a_message(raw: &[u8]) -> bool {
+    let first = raw.split(|b| *b == b'\n').next().unwrap_or_default();
+    first
+        .iter()
+        .position(|b| *b == b':')
+        .is_some_and(|colon| colon > 0 && first[..colon].iter().all(|b| b.is_ascii_graphic()))
+}
+
+/// A raw RFC 5322 message received on the reply domain: stored in the
+/// inbound bucket and announced on the inbound topic, as SES would; the
+/// inbound function takes it from its queue.
+async fn inbound_mail(
+    State(functions): State<LocalFunctions>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !content_type.starts_with("message/rfc822") {
+        return problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the raw message as Content-Type: message/rfc822",
+            None,
+        );
+    }
+    if body.is_empty() || !looks_like_a_message(&body) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the body is not an RFC 5322 message (no header field on its first line)",
+            Some("/"),
+        );
+    }
+    match functions.receiving.receive(body.to_vec(), functions.clock.now()).await {
+        Ok(ses_message_id) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({"ses_message_id": ses_message_id, "reply_domain": functions.receiving.domain()})),
+        )
+            .into_response(),
+        Err(err) => problem(StatusCode::SERVICE_UNAVAILABLE, err.to_string(), None),
+    }
 }
 
 /// `POST /dev/simulate/open` and `/dev/simulate/click` alone (the test

@@ -8,6 +8,7 @@ use aws_config::SdkConfig;
 use cc_domain::api_key::OperatorKey;
 use cc_domain::clock::Clock;
 use cc_domain::operations::sending::Delays;
+use cc_domain::reply_address::ReplyAddresses;
 use cc_domain::unsubscribe::LinkSigner;
 use cc_domain::unsubscribe::SignedLinks;
 use cc_store::{DynamoStore, S3Files, SesIdentities, SesMailer, SqsQueue};
@@ -38,6 +39,11 @@ pub struct LocalFunctions {
     pub ses_events: ses_events::SesEvents,
     /// The queue the SES events topic feeds, which triggers ses-events.
     pub ses_events_trigger: QueueTrigger,
+    /// The inbound function's handler, wired as in Lambda, and its queue.
+    pub inbound: inbound::handler::Inbound,
+    pub inbound_trigger: QueueTrigger,
+    /// What SES receiving does for the reply domain (S3 + the inbound topic).
+    pub receiving: crate::inbound_mail::LocalReceiving,
     pub clock: Arc<dyn Clock>,
     /// The sender's mail service locally: the emulator's SES plus the events SES would publish.
     pub ses_simulator: Arc<crate::ses_simulator::SimulatedSes>,
@@ -153,9 +159,18 @@ impl LocalFunctions {
             config,
             wiring.clock.clone(),
         ));
+        // Replies come back to the template's reply domain, or locally to `reply.localhost`.
+        let reply_domain = environment
+            .get("REPLY_DOMAIN")
+            .filter(|d| !d.is_empty())
+            .cloned()
+            .unwrap_or_else(|| crate::inbound_mail::LOCAL_REPLY_DOMAIN.to_string());
+        let reply_addresses = ReplyAddresses::new(wiring.link_key.as_bytes(), &reply_domain)
+            .map_err(|e| DevstackError::Template(format!("the link signing key: {e}")))?;
         let sender = sender::Sender {
             store: store.clone(),
             mailer: ses_simulator.clone(),
+            replies: Some(reply_addresses.clone()),
             links: Arc::new(SignedLinks::new(link_signer, &wiring.public_url)),
             configuration_set_prefix: environment
                 .get("SES_CONFIGURATION_SET_PREFIX")
@@ -191,10 +206,43 @@ impl LocalFunctions {
                 logical_id: "SesEventsQueue".into(),
             }
         };
+        let (environment, _) = stack.function_environment(template, "InboundFunction")?;
+        let inbound_bucket = variable(&environment, "InboundFunction", "INBOUND_MAIL_BUCKET")?;
+        let inbound = inbound::handler::Inbound {
+            store: store.clone(),
+            files: Arc::new(S3Files::new(S3Files::client(config), inbound_bucket.clone())),
+            bucket: inbound_bucket.clone(),
+            addresses: Arc::new(reply_addresses),
+            classifier: Arc::new(cc_domain::inbound::RulesClassifier),
+            clock: wiring.clock.clone(),
+            dead_letters: environment
+                .get("INBOUND_DLQ_URL")
+                .map(|url| SqsQueue::new(sqs.clone(), url)),
+        };
+        let inbound_trigger = {
+            let missing = || DevstackError::Template("InboundQueue was not provisioned".into());
+            QueueTrigger {
+                url: stack.queue_url("InboundQueue").ok_or_else(missing)?.to_string(),
+                arn: stack.queue_arn("InboundQueue").ok_or_else(missing)?.to_string(),
+                logical_id: "InboundQueue".into(),
+            }
+        };
+        let receiving = crate::inbound_mail::LocalReceiving::new(
+            config,
+            inbound_bucket,
+            stack
+                .topic_arn("InboundTopic")
+                .ok_or_else(|| DevstackError::Template("InboundTopic was not provisioned".into()))?
+                .to_string(),
+            &reply_domain,
+        );
         Ok(Self {
             store,
             sqs,
             api,
+            inbound,
+            inbound_trigger,
+            receiving,
             ingest,
             scheduler,
             sender,
@@ -262,6 +310,39 @@ impl LocalFunctions {
         }
     }
 
+    /// One delivery round of the inbound queue to the inbound function.
+    pub async fn deliver_to_inbound(
+        &self,
+        wait_seconds: i32,
+        retry_after_seconds: i32,
+    ) -> Result<crate::sqs_driver::Delivery, aws_sdk_sqs::Error> {
+        let handler = self.inbound.clone();
+        crate::sqs_driver::deliver_once(
+            &self.sqs,
+            &self.inbound_trigger.url,
+            &self.inbound_trigger.arn,
+            wait_seconds,
+            retry_after_seconds,
+            |event| async move { handler.handle(event).await },
+        )
+        .await
+    }
+
+    /// Delivers the inbound queue until it is empty; the records handled.
+    pub async fn drain_inbound(&self) -> Result<usize, DevstackError> {
+        let mut handled = 0;
+        loop {
+            let delivery = self
+                .deliver_to_inbound(0, 0)
+                .await
+                .map_err(|e| DevstackError::Template(format!("the inbound queue: {e}")))?;
+            if delivery.received == 0 {
+                return Ok(handled);
+            }
+            handled += delivery.received;
+        }
+    }
+
     /// One scheduler tick at the clock's time, then the send queue to the
     /// sender until it is empty: what a minute of the deployed stack does.
     pub async fn run_minute(&self) -> Result<usize, DevstackError> {
@@ -281,8 +362,9 @@ impl LocalFunctions {
                 .await
                 .map_err(|e| DevstackError::Template(format!("the send queue: {e}")))?;
             if delivery.received == 0 {
-                // What SES reported about those sends, as its events arrive.
+                // What SES reported about those sends, as its events arrive, and what came back.
                 self.drain_ses_events().await?;
+                self.drain_inbound().await?;
                 return Ok(handled);
             }
             handled += delivery.received;

@@ -179,6 +179,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
 
+    // The inbound queue (fed through SNS by /dev/inbound and the SES simulator) to the inbound function.
+    {
+        let functions = functions.clone();
+        delivery_loops.push(tokio::spawn(async move {
+            loop {
+                match functions.deliver_to_inbound(1, 30).await {
+                    Ok(delivery) if delivery.received > 0 => continue,
+                    Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not receive inbound mail; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    }
+                }
+            }
+        }));
+    }
+
     // EventBridge Scheduler's one-minute tick, locally, on the devstack's clock.
     let ticking = Arc::new(tokio::sync::Mutex::new(()));
     // The send queue to the sender, as its SQS trigger would.

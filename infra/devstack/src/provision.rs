@@ -58,6 +58,13 @@ impl LocalStack {
         }
     }
 
+    pub fn topic_arn(&self, logical_id: &str) -> Option<&str> {
+        match self.resources.get(logical_id)? {
+            LocalResource::Topic { arn, .. } => Some(arn),
+            _ => None,
+        }
+    }
+
     pub fn queue_url(&self, logical_id: &str) -> Option<&str> {
         match self.resources.get(logical_id)? {
             LocalResource::Queue { url, .. } => Some(url),

@@ -34,6 +34,9 @@ pub enum ActivityKind {
     EmailFailed,
     #[serde(rename = "campaign.auto_paused")]
     CampaignAutoPaused,
+    /// An inbound message matched to the lead: a reply, an auto-reply or a bounce (`data.kind`).
+    #[serde(rename = "reply.received")]
+    ReplyReceived,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -204,6 +207,30 @@ impl Activity {
             campaign_id: Some(campaign.id),
             kind: ActivityKind::CampaignAutoPaused,
             at: now,
+            recorded_at: Some(now),
+            data,
+        }
+    }
+
+    /// An inbound message matched to one of the lead's emails.
+    pub fn reply_received(reply: &crate::reply::Reply, lead: LeadId, campaign: CampaignId, now: DateTime<Utc>) -> Self {
+        let mut data = Map::new();
+        data.insert("reply_id".into(), Value::String(reply.id.to_string()));
+        data.insert("kind".into(), Value::String(reply.kind.as_str().to_string()));
+        data.insert(
+            "classification".into(),
+            Value::String(reply.classification.as_str().to_string()),
+        );
+        if let Some(email) = reply.matched_email_id {
+            data.insert("email_id".into(), Value::String(email.to_string()));
+        }
+        Self {
+            id: stable_id(reply.received_at, &format!("reply:{}", reply.id)),
+            tenant_id: reply.tenant_id,
+            lead_id: Some(lead),
+            campaign_id: Some(campaign),
+            kind: ActivityKind::ReplyReceived,
+            at: reply.received_at,
             recorded_at: Some(now),
             data,
         }

@@ -8,7 +8,8 @@ use crate::api_key::ApiKey;
 use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
 use crate::ids::{
-    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, ReplyId, TemplateId,
+    TenantId,
 };
 use crate::import::{BatchOutcome, ImportJob, ImportStatus, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
@@ -18,6 +19,7 @@ use crate::organization::Organization;
 use crate::outbound::{OutboundEmail, SendJob};
 use crate::page::{Page, PageRequest};
 use crate::ports::*;
+use crate::reply::{Reply, ReplyFilter};
 use crate::stats::{Counts, Scope, StatsDelta, Tally};
 use crate::suppression::{Suppression, SuppressionTarget};
 use crate::template::{Template, TemplateVersion};
@@ -44,6 +46,8 @@ struct State {
     /// Where each activity sits in `activities`, so recording it again moves it.
     activity_positions: HashMap<(TenantId, uuid::Uuid), String>,
     stats: BTreeMap<(TenantId, Scope), (Tally, BTreeMap<NaiveDate, Counts>)>,
+    replies: BTreeMap<(TenantId, ReplyId), Reply>,
+    unrouted: Vec<(String, String)>,
     sources: BTreeMap<LeadSourceId, LeadSource>,
     mailboxes: BTreeMap<(TenantId, MailboxId), Mailbox>,
     mailbox_addresses: HashMap<(TenantId, String), MailboxId>,
@@ -704,6 +708,84 @@ impl State {
             }
             self.activities.insert((activity.tenant_id, position), activity.clone());
         }
+    }
+}
+
+#[async_trait]
+impl ReplyStore for MemoryStore {
+    async fn commit_reply(&self, commit: &ReplyCommit) -> Result<bool, StoreError> {
+        self.with(|s| {
+            let tenant = commit.reply.tenant_id;
+            if s.replies.contains_key(&(tenant, commit.reply.id)) {
+                return Ok(false);
+            }
+            if let Some((email, expected)) = &commit.email {
+                let key = (tenant, email.lead_id, email.step);
+                if s.emails.get(&key).map(|e| e.version) != Some(*expected) {
+                    return Err(StoreError::VersionConflict);
+                }
+                s.emails.insert(key, email.clone());
+            }
+            s.replies.insert((tenant, commit.reply.id), commit.reply.clone());
+            s.append_activities(&commit.activities);
+            s.add_stats(tenant, &commit.stats);
+            Ok(true)
+        })
+    }
+
+    async fn get_reply(&self, tenant: TenantId, id: ReplyId) -> Result<Option<Reply>, StoreError> {
+        Ok(self.with(|s| s.replies.get(&(tenant, id)).cloned()))
+    }
+
+    async fn list_replies(
+        &self,
+        tenant: TenantId,
+        filter: &ReplyFilter,
+        request: &PageRequest,
+    ) -> Result<Page<Reply>, StoreError> {
+        let items = self.with(|s| {
+            let mut items: Vec<(String, Reply)> = s
+                .replies
+                .values()
+                .filter(|r| r.tenant_id == tenant && filter.accepts(r))
+                .map(|r| (format!("{:032x}", u128::MAX - r.id.as_uuid().as_u128()), r.clone()))
+                .collect();
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            items
+        });
+        page(tenant, "replies", items, request)
+    }
+
+    async fn lead_replies(&self, tenant: TenantId, lead: LeadId) -> Result<Vec<Reply>, StoreError> {
+        Ok(self.with(|s| {
+            s.replies
+                .values()
+                .filter(|r| r.tenant_id == tenant && r.lead_id == Some(lead))
+                .cloned()
+                .collect()
+        }))
+    }
+
+    async fn save_reply(&self, reply: &Reply, expected_version: u64, stats: &StatsDelta) -> Result<(), StoreError> {
+        self.with(|s| {
+            let key = (reply.tenant_id, reply.id);
+            if s.replies.get(&key).map(|r| r.version) != Some(expected_version) {
+                return Err(StoreError::VersionConflict);
+            }
+            s.replies.insert(key, reply.clone());
+            s.add_stats(reply.tenant_id, stats);
+            Ok(())
+        })
+    }
+
+    async fn record_unrouted(
+        &self,
+        ses_message_id: &str,
+        object_key: &str,
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| s.unrouted.push((ses_message_id.to_string(), object_key.to_string())));
+        Ok(())
     }
 }
 

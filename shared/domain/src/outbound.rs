@@ -361,6 +361,9 @@ pub struct EmailEvents {
     /// SES's Send event arrived (the `sent` counter counts it once).
     #[serde(default)]
     pub send_confirmed: bool,
+    /// The first human reply to it (the `replied` counter counts it once).
+    #[serde(default)]
+    pub replied_at: Option<DateTime<Utc>>,
     /// Opens and clicks by gateways, scanners and privacy proxies: kept, not counted as people's.
     #[serde(default)]
     pub machine_opens: u32,

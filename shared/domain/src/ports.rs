@@ -8,7 +8,8 @@ use crate::campaign::{Campaign, CampaignStatus};
 use crate::email::{EmailAddress, EmailDomain};
 use crate::error::StoreError;
 use crate::ids::{
-    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, ReplyId, TemplateId,
+    TenantId,
 };
 use crate::import::{BatchOutcome, ImportJob, LeadBatch, RowError};
 use crate::lead::{Lead, LeadStatus};
@@ -17,6 +18,7 @@ use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
 use crate::outbound::{OutboundEmail, SendJob};
 use crate::page::{Page, PageRequest};
+use crate::reply::{Reply, ReplyFilter};
 use crate::stats::{Counts, Scope, StatsDelta, Tally};
 use crate::suppression::{Suppression, SuppressionTarget};
 use crate::template::{Template, TemplateVersion};
@@ -206,6 +208,51 @@ pub trait ActivityStore: Send + Sync {
         until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Activity>, StoreError>;
+}
+
+/// A stored reply with what it changes, written all or nothing.
+#[derive(Debug, Clone)]
+pub struct ReplyCommit {
+    pub reply: Reply,
+    /// The email it answers, changed (first reply, or a bounce), with its read version.
+    pub email: Option<(OutboundEmail, u64)>,
+    pub activities: Vec<Activity>,
+    pub stats: StatsDelta,
+}
+
+/// Inbound messages (replies, auto-replies, bounces) of a tenant.
+#[async_trait]
+pub trait ReplyStore: Send + Sync {
+    /// Stores a new reply with its email change, activities and counters in
+    /// one write. `Ok(false)`: a reply with this id exists (a redelivery) and
+    /// nothing was written; [`StoreError::VersionConflict`] if the email changed.
+    async fn commit_reply(&self, commit: &ReplyCommit) -> Result<bool, StoreError>;
+    async fn get_reply(&self, tenant: TenantId, id: ReplyId) -> Result<Option<Reply>, StoreError>;
+    /// The inbox, newest first, filtered.
+    async fn list_replies(
+        &self,
+        tenant: TenantId,
+        filter: &ReplyFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Reply>, StoreError>;
+    /// A lead's replies, oldest first (its thread).
+    async fn lead_replies(&self, tenant: TenantId, lead: LeadId) -> Result<Vec<Reply>, StoreError>;
+    /// Replaces a reply if still at `expected_version`, with counter changes, at once.
+    async fn save_reply(&self, reply: &Reply, expected_version: u64, stats: &StatsDelta) -> Result<(), StoreError>;
+    /// Keeps a message no tenant could be found for (its raw MIME stays in S3).
+    async fn record_unrouted(
+        &self,
+        ses_message_id: &str,
+        object_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The raw messages SES stored for the reply domain.
+#[async_trait]
+pub trait MailFiles: Send + Sync {
+    /// At most `limit` bytes of the object.
+    async fn read_mail(&self, key: &str, limit: u64) -> Result<Vec<u8>, FileError>;
 }
 
 /// The counters behind the KPIs (see `crate::stats`).
@@ -520,6 +567,7 @@ pub trait Store:
     + EmailStore
     + SuppressionStore
     + StatsStore
+    + ReplyStore
 {
 }
 
@@ -537,5 +585,6 @@ impl<T> Store for T where
         + EmailStore
         + SuppressionStore
         + StatsStore
+        + ReplyStore
 {
 }

@@ -1,6 +1,7 @@
 //! The DynamoDB implementation of every storage port.
 
 mod emails;
+mod replies;
 mod stats;
 
 use crate::cursor;

@@ -7,7 +7,8 @@
 use cc_domain::campaign::CampaignStatus;
 use cc_domain::email::{EmailAddress, EmailDomain};
 use cc_domain::ids::{
-    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, TemplateId, TenantId,
+    ApiKeyId, CampaignId, EmailId, ImportJobId, LeadId, LeadSourceId, MailboxId, OrganizationId, ReplyId, TemplateId,
+    TenantId,
 };
 use cc_domain::lead::LeadStatus;
 use cc_domain::stats::Scope;
@@ -225,6 +226,34 @@ pub fn stats_day(tenant: TenantId, scope: Scope, day: chrono::NaiveDate, shard: 
     Key {
         pk: stats_partition(tenant, scope),
         sk: format!("{STATS_DAY_PREFIX}{}#{shard}", day.format("%Y-%m-%d")),
+    }
+}
+
+/// The tenant's inbox: one item per inbound message.
+pub fn reply(tenant: TenantId, id: ReplyId) -> Key {
+    Key {
+        pk: format!("T#{tenant}#INBOX"),
+        sk: format!("{REPLY_PREFIX}{id}"),
+    }
+}
+
+pub const REPLY_PREFIX: &str = "REPLY#";
+
+pub fn inbox(tenant: TenantId) -> String {
+    format!("T#{tenant}#INBOX")
+}
+
+/// A lead's replies (GSI2), its thread.
+pub fn lead_replies(tenant: TenantId, lead: LeadId) -> String {
+    format!("T#{tenant}#LEAD#{lead}#REPLIES")
+}
+
+/// Messages no tenant could be told for (no signed recipient, no Message-ID
+/// of ours): kept by day for an operator, with the S3 key of the raw MIME.
+pub fn unrouted_message(day: chrono::NaiveDate, ses_message_id: &str) -> Key {
+    Key {
+        pk: format!("INBOUND#UNROUTED#{}", day.format("%Y-%m-%d")),
+        sk: ses_message_id.to_string(),
     }
 }
 

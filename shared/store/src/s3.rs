@@ -91,3 +91,11 @@ impl ImportFiles for S3Files {
         Ok(())
     }
 }
+
+/// The reply domain's received messages: the same bucket reader.
+#[async_trait]
+impl cc_domain::ports::MailFiles for S3Files {
+    async fn read_mail(&self, key: &str, limit: u64) -> Result<Vec<u8>, FileError> {
+        ImportFiles::read(self, key, limit).await
+    }
+}

@@ -13,6 +13,7 @@ mod mailboxes;
 mod meta;
 mod organizations;
 mod provisioning;
+mod replies;
 mod sending;
 mod sheets;
 mod stats;

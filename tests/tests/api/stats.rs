@@ -26,66 +26,10 @@ fn at(text: &str) -> DateTime<Utc> {
 const MONDAY_EARLY: &str = "2026-03-02T07:00:00Z";
 const MONDAY_NINE: &str = "2026-03-02T09:00:00Z";
 
-struct Campaign {
-    tenant: String,
-    key: String,
-    id: String,
-    sender: String,
-}
+use integration_tests::SendingCampaign as Campaign;
 
-/// A tenant with a verified mailbox (no gap between sends), a two-step
-/// sequence and a campaign with `settings` on top.
 async fn campaign(app: &TestApp, settings: Value) -> Campaign {
-    let tenant = app.create_tenant("Stats").await;
-    let key = tenant.admin_key;
-    let tenant = tenant.id;
-    let sender = format!("stats-{}@send-test.example.com", uuid::Uuid::new_v4().simple());
-    let mailbox = app
-        .post(
-            "/v1/mailboxes",
-            &key,
-            json!({"email": sender, "timezone": "UTC", "daily_cap": 100, "min_gap_seconds": 0}),
-        )
-        .await;
-    mailbox.ok(201);
-    let mailbox = mailbox.id();
-    app.get(&format!("/v1/mailboxes/{mailbox}"), &key).await.ok(200);
-    let template = app
-        .post(
-            "/v1/templates",
-            &key,
-            json!({"name": "Intro", "subject": "Hello", "text": "Hi {{ first_name | default(\"there\") }}"}),
-        )
-        .await;
-    template.ok(201);
-    let template = template.id();
-    let mut all = json!({"mailbox_ids": [mailbox]});
-    for (k, v) in settings.as_object().unwrap() {
-        all[k] = v.clone();
-    }
-    let id = app
-        .post("/v1/campaigns", &key, json!({"name": "Stats", "settings": all}))
-        .await
-        .ok(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let step = json!({"variants": [{"template_id": template}]});
-    let mut second = step.clone();
-    second["delay_days"] = json!(2);
-    app.put(
-        &format!("/v1/campaigns/{id}/sequence"),
-        &key,
-        json!({"steps": [step, second]}),
-    )
-    .await
-    .ok(200);
-    Campaign {
-        tenant,
-        key,
-        id,
-        sender,
-    }
+    app.sending_campaign(settings).await
 }
 
 async fn add(app: &TestApp, c: &Campaign, addresses: &[&str]) {

@@ -6,6 +6,7 @@ mod lead_sources;
 mod leads;
 mod mailboxes;
 mod organizations;
+mod replies;
 mod stats;
 mod suppressions;
 mod templates;
@@ -29,6 +30,7 @@ pub use lead_sources::*;
 pub use leads::*;
 pub use mailboxes::*;
 pub use organizations::*;
+pub use replies::*;
 pub use stats::*;
 pub use suppressions::*;
 pub use templates::*;
@@ -50,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .merge(templates::routes())
         .merge(suppressions::routes())
         .merge(stats::routes())
+        .merge(replies::routes())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -11,6 +11,7 @@ pub mod lead_sources;
 pub mod leads;
 pub mod mailboxes;
 pub mod organizations;
+pub mod replies;
 pub mod sending;
 pub mod ses_events;
 pub mod sheets;

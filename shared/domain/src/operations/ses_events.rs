@@ -318,7 +318,7 @@ pub async fn protect_campaign(
 }
 
 /// Bounce and complaint effects: suppress, change the lead, stop its sequence.
-async fn protect_address(
+pub(crate) async fn protect_address(
     store: &dyn Store,
     tenant: TenantId,
     lead: LeadId,

@@ -20,7 +20,7 @@ fn n(value: impl ToString) -> AttributeValue {
 
 impl DynamoStore {
     /// An email item: in its campaign's listing, and in the due index while it waits.
-    fn email_item(email: &OutboundEmail) -> Result<Item, StoreError> {
+    pub(super) fn email_item(email: &OutboundEmail) -> Result<Item, StoreError> {
         let key = keys::email(email.tenant_id, email.lead_id, email.step);
         let mut item = entity_item(email, email.tenant_id, &key, EMAIL)?;
         item.insert(

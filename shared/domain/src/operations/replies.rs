@@ -1,0 +1,569 @@
+//! Inbound messages (the core of the `inbound` function) and the unified
+//! inbox API. A message is analysed (`crate::inbound`), matched to the email
+//! it answers (the signed Reply-To address, then our Message-ID in
+//! `In-Reply-To`/`References`, then the sender among the tenant's leads),
+//! stored once per SES message, and then acted on:
+//! - a person's reply stops the lead's sequence, moves the lead's status
+//!   (interested, not interested, unsubscribed for do-not-contact, replied)
+//!   and the reply counters;
+//! - an out-of-office moves the lead's waiting emails to the day after its
+//!   return date (or a week on);
+//! - a delivery status notification is a bounce of the email, with the same
+//!   effects as SES's (suppression, lead bounced, sequence stopped).
+//!
+//! Auto-replies are never counted as replies nor as bounces.
+
+use super::ses_events::protect_address;
+use super::with_optimistic_retry;
+use crate::activity::Activity;
+use crate::api_key::{Capability, Principal};
+use crate::email::EmailAddress;
+use crate::error::{DomainError, StoreError};
+use crate::ids::{LeadId, ReplyId, TenantId};
+use crate::inbound::{BounceType, InboundAnalysis, MessageKind, ReplyClass, ReplyClassifier, analyze};
+use crate::lead::LeadStatus;
+use crate::message::read_sequence_message_id;
+use crate::outbound::{BounceKind, BounceRecord, EmailEvent, EmailStatus, OutboundEmail};
+use crate::page::{Page, PageRequest};
+use crate::ports::{FileError, MailFiles, ReplyCommit, Store};
+use crate::reply::{MatchMethod, Matched, Received, Reply, ReplyFilter};
+use crate::reply_address::{ReplyAddresses, ReplyTarget};
+use crate::ses_receipt::StoredMail;
+use crate::stats::{Metric, StatsDelta, email_slices};
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+/// SES accepts inbound messages up to 40 MB; nothing larger is read.
+pub const MAX_MESSAGE_BYTES: u64 = 40 * 1024 * 1024;
+/// An out-of-office without a return date pauses the lead this long.
+pub const DEFAULT_OUT_OF_OFFICE_PAUSE: TimeDelta = TimeDelta::days(7);
+
+pub struct InboundContext<'a> {
+    pub store: &'a dyn Store,
+    pub files: &'a dyn MailFiles,
+    pub addresses: &'a ReplyAddresses,
+    pub classifier: &'a dyn ReplyClassifier,
+}
+
+/// What became of one received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundOutcome {
+    Stored {
+        reply: ReplyId,
+        kind: MessageKind,
+        matched: bool,
+    },
+    /// Stored before (a redelivered notification): its effects were re-checked.
+    Duplicate(ReplyId),
+    /// No tenant could be told from its recipients or headers: kept as unrouted.
+    Unrouted,
+}
+
+/// Receives one message SES stored: reads, analyses, matches, stores, acts.
+pub async fn receive(
+    ctx: &InboundContext<'_>,
+    mail: &StoredMail,
+    now: DateTime<Utc>,
+) -> Result<InboundOutcome, DomainError> {
+    let raw = match ctx.files.read_mail(&mail.object_key, MAX_MESSAGE_BYTES).await {
+        Ok(raw) => raw,
+        // Larger than SES sends: read what the limit allows by refusing nothing silently.
+        Err(FileError::TooLarge { .. }) | Err(FileError::Missing) => {
+            tracing::warn!("the stored message is missing or too large; kept as unrouted");
+            ctx.store
+                .record_unrouted(&mail.ses_message_id, &mail.object_key, now)
+                .await?;
+            return Ok(InboundOutcome::Unrouted);
+        }
+        Err(FileError::Store(err)) => return Err(err.into()),
+    };
+    let analysis = analyze(&raw, ctx.classifier);
+    let Some((tenant, matched)) = find_email(ctx, mail, &analysis).await? else {
+        ctx.store
+            .record_unrouted(&mail.ses_message_id, &mail.object_key, now)
+            .await?;
+        return Ok(InboundOutcome::Unrouted);
+    };
+    let received = Received {
+        ses_message_id: mail.ses_message_id.clone(),
+        object_key: mail.object_key.clone(),
+        received_at: mail.received_at,
+    };
+    let reply = Reply::new(tenant, &received, &analysis, matched.as_ref().map(|(m, _)| *m));
+    let stored = with_optimistic_retry(|| async {
+        let email = match &matched {
+            Some((m, _)) => ctx
+                .store
+                .get_emails(tenant, &[(m.lead, m.step)])
+                .await?
+                .into_iter()
+                .find(|e| e.id == m.email),
+            None => None,
+        };
+        let commit = commit_for(&reply, email, now);
+        Ok(ctx.store.commit_reply(&commit).await?)
+    })
+    .await?;
+    if let Some((m, _)) = &matched {
+        effects(ctx.store, &reply, m, now).await?;
+    }
+    Ok(if stored {
+        InboundOutcome::Stored {
+            reply: reply.id,
+            kind: reply.kind,
+            matched: matched.is_some(),
+        }
+    } else {
+        InboundOutcome::Duplicate(reply.id)
+    })
+}
+
+/// The reply with its write: the email's first reply or bounce, the timeline
+/// entry and the counters.
+fn commit_for(reply: &Reply, email: Option<OutboundEmail>, now: DateTime<Utc>) -> ReplyCommit {
+    let mut stats = StatsDelta::default();
+    let mut activities = Vec::new();
+    let mut changed = None;
+    if let Some(mut email) = email {
+        let expected = email.version;
+        let day = reply.received_at.date_naive();
+        let slices = email_slices(&email);
+        activities.push(Activity::reply_received(reply, email.lead_id, email.campaign_id, now));
+        match reply.kind {
+            MessageKind::Human => {
+                if email.events.replied_at.is_none() {
+                    email.events.replied_at = Some(reply.received_at);
+                    email.updated_at = now;
+                    email.version += 1;
+                    stats.count(email.campaign_id, day, &slices, Metric::Replied, 1);
+                }
+                if reply.is_positive() {
+                    stats.count(email.campaign_id, day, &slices, Metric::PositiveReplies, 1);
+                }
+            }
+            MessageKind::Bounce => {
+                let event = bounce_event(reply);
+                let changes = email.apply_event(&format!("dsn:{}", reply.ses_message_id), &event, now);
+                for metric in changes.metrics() {
+                    stats.count(email.campaign_id, day, &slices, metric, 1);
+                }
+            }
+            MessageKind::AutoReply => {}
+        }
+        if email.version != expected {
+            changed = Some((email, expected));
+        }
+    }
+    ReplyCommit {
+        reply: reply.clone(),
+        email: changed,
+        activities,
+        stats,
+    }
+}
+
+fn bounce_event(reply: &Reply) -> EmailEvent {
+    let info = reply.bounce.as_ref();
+    EmailEvent::Bounced(BounceRecord {
+        kind: match info.map(|b| b.bounce_type) {
+            Some(BounceType::Soft) => BounceKind::Soft,
+            _ => BounceKind::Hard,
+        },
+        subtype: Some("DeliveryStatusNotification".into()),
+        status: info.and_then(|b| b.status.map(|s| s.to_string())),
+        diagnostic: info.and_then(|b| b.reason.clone()),
+        at: reply.received_at,
+    })
+}
+
+/// The tenant and email a message answers, in order of trust. `None` when no
+/// tenant can be told at all.
+async fn find_email(
+    ctx: &InboundContext<'_>,
+    mail: &StoredMail,
+    analysis: &InboundAnalysis,
+) -> Result<Option<(TenantId, Option<(Matched, OutboundEmail)>)>, DomainError> {
+    let headers = &analysis.headers;
+    let recipients = mail
+        .recipients
+        .iter()
+        .chain(&headers.delivered_to)
+        .chain(&headers.to)
+        .chain(&headers.cc);
+    let mut tenant = None;
+    for address in recipients {
+        match ctx.addresses.read(address) {
+            Some(ReplyTarget::Email { tenant: t, lead, step }) => {
+                if let Some(found) = email_at(ctx.store, t, lead, step, None, MatchMethod::Token).await? {
+                    return Ok(Some((t, Some(found))));
+                }
+                tenant.get_or_insert(t);
+            }
+            Some(ReplyTarget::Tenant(t)) => {
+                tenant.get_or_insert(t);
+            }
+            None => {}
+        }
+    }
+    // Our Message-IDs, latest first: the bounce's original, In-Reply-To, then References.
+    let quoted = analysis
+        .bounce
+        .as_ref()
+        .and_then(|b| b.original_message_id.clone())
+        .into_iter()
+        .chain(headers.in_reply_to.clone())
+        .chain(headers.references.iter().rev().cloned());
+    for id in quoted {
+        let Some(ours) = read_sequence_message_id(&id) else {
+            continue;
+        };
+        // The recipient address decides the tenant when it names one.
+        if tenant.is_some_and(|t| t != ours.tenant) {
+            continue;
+        }
+        if let Some(found) = email_at(
+            ctx.store,
+            ours.tenant,
+            ours.lead,
+            ours.step,
+            Some(ours.email),
+            MatchMethod::References,
+        )
+        .await?
+        {
+            return Ok(Some((ours.tenant, Some(found))));
+        }
+    }
+    let Some(tenant) = tenant else {
+        return Ok(None);
+    };
+    // The sender (for a bounce, the address that failed) among the tenant's leads.
+    let sender = match analysis.kind {
+        MessageKind::Bounce => analysis.bounce.as_ref().and_then(|b| b.recipient.clone()),
+        _ => headers.from.clone(),
+    };
+    let Some(address) = sender.and_then(|a| EmailAddress::parse(&a).ok()) else {
+        return Ok(Some((tenant, None)));
+    };
+    Ok(Some((tenant, latest_sent_to(ctx.store, tenant, &address).await?)))
+}
+
+async fn email_at(
+    store: &dyn Store,
+    tenant: TenantId,
+    lead: LeadId,
+    step: u32,
+    id: Option<crate::ids::EmailId>,
+    method: MatchMethod,
+) -> Result<Option<(Matched, OutboundEmail)>, DomainError> {
+    let email = store
+        .get_emails(tenant, &[(lead, step)])
+        .await?
+        .into_iter()
+        .find(|e| id.is_none_or(|id| e.id == id));
+    Ok(email.map(|e| {
+        (
+            Matched {
+                email: e.id,
+                lead: e.lead_id,
+                campaign: e.campaign_id,
+                step: e.step,
+                method,
+            },
+            e,
+        )
+    }))
+}
+
+/// The latest email sent to `address` by any campaign of the tenant.
+async fn latest_sent_to(
+    store: &dyn Store,
+    tenant: TenantId,
+    address: &EmailAddress,
+) -> Result<Option<(Matched, OutboundEmail)>, DomainError> {
+    let leads = store
+        .find_leads_by_email(tenant, address, &PageRequest::first(50))
+        .await?
+        .items;
+    let mut latest: Option<OutboundEmail> = None;
+    for lead in leads {
+        for email in store.list_lead_emails(tenant, lead.id).await? {
+            if email.sent_at.is_some() && latest.as_ref().is_none_or(|l| email.sent_at > l.sent_at) {
+                latest = Some(email);
+            }
+        }
+    }
+    Ok(latest.map(|e| {
+        (
+            Matched {
+                email: e.id,
+                lead: e.lead_id,
+                campaign: e.campaign_id,
+                step: e.step,
+                method: MatchMethod::Sender,
+            },
+            e,
+        )
+    }))
+}
+
+/// What a matched message does to its lead. Idempotent: a redelivery runs it
+/// again to finish what a crash interrupted.
+async fn effects(store: &dyn Store, reply: &Reply, matched: &Matched, now: DateTime<Utc>) -> Result<(), DomainError> {
+    let tenant = reply.tenant_id;
+    match reply.kind {
+        MessageKind::Bounce => protect_address(store, tenant, matched.lead, &bounce_event(reply), now).await,
+        MessageKind::AutoReply => {
+            if reply.classification != ReplyClass::OutOfOffice {
+                return Ok(());
+            }
+            let resume = reply
+                .resume_on
+                .and_then(|d| d.and_time(NaiveTime::MIN).and_local_timezone(Utc).single())
+                .unwrap_or(reply.received_at + DEFAULT_OUT_OF_OFFICE_PAUSE);
+            for mut waiting in store.list_lead_emails(tenant, matched.lead).await? {
+                if waiting.status != EmailStatus::Scheduled || waiting.scheduled_at >= resume {
+                    continue;
+                }
+                let expected = waiting.version;
+                waiting.reschedule(resume, now)?;
+                ignore_conflict(store.save_email(&waiting, expected).await)?;
+            }
+            Ok(())
+        }
+        MessageKind::Human => {
+            let status = lead_status_for(reply.classification);
+            move_lead(store, tenant, matched.lead, status, now).await?;
+            if reply.classification == ReplyClass::DoNotContact {
+                // Same path as a complaint: suppressed, unsubscribed, sequence stopped.
+                protect_address(
+                    store,
+                    tenant,
+                    matched.lead,
+                    &EmailEvent::Complained {
+                        feedback_type: Some("reply".into()),
+                        at: reply.received_at,
+                    },
+                    now,
+                )
+                .await?;
+            }
+            for mut waiting in store.list_lead_emails(tenant, matched.lead).await? {
+                if waiting.status != EmailStatus::Scheduled {
+                    continue;
+                }
+                let expected = waiting.version;
+                waiting.stop(EmailStatus::Cancelled, "the lead replied", now)?;
+                ignore_conflict(store.save_email(&waiting, expected).await)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A lost race on an email means someone else moved it on: fine here.
+fn ignore_conflict(result: Result<(), StoreError>) -> Result<(), DomainError> {
+    match result {
+        Ok(()) | Err(StoreError::VersionConflict) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The lead status a reply of this class leads to.
+fn lead_status_for(class: ReplyClass) -> LeadStatus {
+    match class {
+        ReplyClass::Interested | ReplyClass::MeetingRequest => LeadStatus::Interested,
+        ReplyClass::NotInterested => LeadStatus::NotInterested,
+        ReplyClass::DoNotContact => LeadStatus::Unsubscribed,
+        _ => LeadStatus::Replied,
+    }
+}
+
+/// Moves the lead to `status`, never back to `replied` from a sharper status
+/// and never out of a final one.
+async fn move_lead(
+    store: &dyn Store,
+    tenant: TenantId,
+    lead: LeadId,
+    status: LeadStatus,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    with_optimistic_retry(|| async {
+        let Some(previous) = store.get_lead(tenant, lead).await? else {
+            return Ok(());
+        };
+        let sharper = matches!(previous.status, LeadStatus::Interested | LeadStatus::NotInterested);
+        if previous.status == status || previous.status.is_final() || (status == LeadStatus::Replied && sharper) {
+            return Ok(());
+        }
+        let mut changed = previous.clone();
+        changed.change_status(status)?;
+        changed.updated_at = now;
+        changed.version += 1;
+        let _ = store.replace_lead(&changed, &previous).await?;
+        Ok(())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// The inbox API
+// ---------------------------------------------------------------------------
+
+/// `GET /v1/replies/{id}`: the reply, the email it answers and the lead's thread.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReplyDetail {
+    #[serde(flatten)]
+    pub reply: Reply,
+    /// The email it answers.
+    pub email: Option<OutboundEmail>,
+    /// The lead's emails and replies, oldest first.
+    pub thread: Vec<ThreadEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ThreadEntry {
+    Email {
+        id: crate::ids::EmailId,
+        step: u32,
+        subject: Option<String>,
+        at: Option<DateTime<Utc>>,
+        #[schema(value_type = String)]
+        status: EmailStatus,
+    },
+    Reply {
+        id: ReplyId,
+        #[schema(value_type = String)]
+        kind: MessageKind,
+        #[schema(value_type = String)]
+        classification: ReplyClass,
+        at: DateTime<Utc>,
+        visible_text: String,
+    },
+}
+
+const NOT_FOUND: DomainError = DomainError::NotFound { entity: "reply" };
+
+pub async fn list(
+    store: &dyn Store,
+    caller: &Principal,
+    filter: &ReplyFilter,
+    page: &PageRequest,
+) -> Result<Page<Reply>, DomainError> {
+    caller.require(Capability::Read)?;
+    let mut page = store.list_replies(caller.tenant_id, filter, page).await?;
+    for reply in &mut page.items {
+        reply.full_text = None;
+    }
+    Ok(page)
+}
+
+pub async fn get(store: &dyn Store, caller: &Principal, id: ReplyId) -> Result<ReplyDetail, DomainError> {
+    caller.require(Capability::Read)?;
+    let reply = store.get_reply(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+    let mut thread = Vec::new();
+    let mut email = None;
+    if let Some(lead) = reply.lead_id {
+        let emails = store.list_lead_emails(caller.tenant_id, lead).await?;
+        email = emails.iter().find(|e| Some(e.id) == reply.matched_email_id).cloned();
+        thread.extend(
+            emails
+                .into_iter()
+                .filter(|e| e.sent_at.is_some())
+                .map(|e| ThreadEntry::Email {
+                    id: e.id,
+                    step: e.step,
+                    subject: e.subject,
+                    at: e.sent_at,
+                    status: e.status,
+                }),
+        );
+        thread.extend(
+            store
+                .lead_replies(caller.tenant_id, lead)
+                .await?
+                .into_iter()
+                .map(|r| ThreadEntry::Reply {
+                    id: r.id,
+                    kind: r.kind,
+                    classification: r.classification,
+                    at: r.received_at,
+                    visible_text: r.visible_text,
+                }),
+        );
+        thread.sort_by_key(|entry| match entry {
+            ThreadEntry::Email { at, .. } => *at,
+            ThreadEntry::Reply { at, .. } => Some(*at),
+        });
+    }
+    Ok(ReplyDetail { reply, email, thread })
+}
+
+/// `PATCH /v1/replies/{id}` body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyPatch {
+    pub read: Option<bool>,
+    /// A corrected classification (kept with who made it; KPIs follow it).
+    #[schema(value_type = Option<String>)]
+    pub classification: Option<ReplyClass>,
+}
+
+pub async fn update(
+    store: &dyn Store,
+    caller: &Principal,
+    id: ReplyId,
+    patch: ReplyPatch,
+    now: DateTime<Utc>,
+) -> Result<Reply, DomainError> {
+    caller.require(Capability::WriteData)?;
+    let reply = with_optimistic_retry(|| async {
+        let mut reply = store.get_reply(caller.tenant_id, id).await?.ok_or(NOT_FOUND)?;
+        let expected = reply.version;
+        let was_positive = reply.is_positive();
+        let mut changed = false;
+        if let Some(read) = patch.read
+            && read != reply.read
+        {
+            reply.read = read;
+            reply.version += 1;
+            changed = true;
+        }
+        if let Some(class) = patch.classification {
+            changed |= reply.correct(class, caller.key_id, now)?;
+        }
+        if !changed {
+            return Ok(reply);
+        }
+        // The positive-reply count follows a correction, from now on.
+        let mut stats = StatsDelta::default();
+        if let (Some(campaign), Some(step)) = (reply.campaign_id, reply.step) {
+            let delta = i64::from(reply.is_positive()) - i64::from(was_positive);
+            // The variant is not on the reply: the correction moves the whole and the step.
+            stats.count(
+                campaign,
+                now.date_naive(),
+                &[crate::stats::Slice::Step(step)],
+                Metric::PositiveReplies,
+                delta,
+            );
+        }
+        store.save_reply(&reply, expected, &stats).await?;
+        Ok(reply)
+    })
+    .await?;
+    if let (Some(lead), true) = (reply.lead_id, reply.is_reply()) {
+        move_lead(
+            store,
+            caller.tenant_id,
+            lead,
+            lead_status_for(reply.classification),
+            now,
+        )
+        .await?;
+    }
+    let mut reply = reply;
+    reply.full_text = None;
+    Ok(reply)
+}
