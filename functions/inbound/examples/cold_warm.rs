@@ -25,6 +25,10 @@ fn main() {
             std::hint::black_box(analyze(raw, &RulesClassifier));
         }
         let spent = thread_cpu_micros().saturating_sub(start);
-        println!("pass {pass}: {spent} µs for {} messages, {} µs per message", files.len(), spent / files.len() as u64);
+        println!(
+            "pass {pass}: {spent} µs for {} messages, {} µs per message",
+            files.len(),
+            spent / files.len() as u64
+        );
     }
 }

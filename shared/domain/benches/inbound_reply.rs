@@ -44,12 +44,17 @@ fn qp(text: &str) -> String {
 
 fn reply_20k() -> Vec<u8> {
     let block = |who: &str, when: &str| {
-        format!("From: {who}\nSent: {when}\nTo: Anna Weber <anna.weber@nordlicht.example>\nSubject: RE: Quick question about Nordlicht's outbound\n\n")
+        format!(
+            "From: {who}\nSent: {when}\nTo: Anna Weber <anna.weber@nordlicht.example>\nSubject: RE: Quick question about Nordlicht's outbound\n\n"
+        )
     };
     let mut history = String::new();
     for (i, (who, when)) in [
         ("Sam Carter <sam@mail.getcc.io>", "Monday, December 2, 2024 9:05 AM"),
-        ("Anna Weber <anna.weber@nordlicht.example>", "Friday, November 29, 2024 4:12 PM"),
+        (
+            "Anna Weber <anna.weber@nordlicht.example>",
+            "Friday, November 29, 2024 4:12 PM",
+        ),
         ("Sam Carter <sam@mail.getcc.io>", "Thursday, November 28, 2024 9:05 AM"),
     ]
     .iter()
@@ -66,7 +71,10 @@ Kind regards\nAnna Weber\nHead of Sales | Nordlicht Logistik GmbH\nTel. +49 40 1
         .lines()
         .map(|l| {
             let l = l.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-            format!("<p class=\"MsoNormal\">{}<o:p></o:p></p>\n", if l.is_empty() { "&nbsp;".to_owned() } else { l })
+            format!(
+                "<p class=\"MsoNormal\">{}<o:p></o:p></p>\n",
+                if l.is_empty() { "&nbsp;".to_owned() } else { l }
+            )
         })
         .collect();
     let html = format!(
@@ -92,30 +100,55 @@ MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"_000_AM9P19
 }
 
 fn corpus(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/replies").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/replies")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn bench(c: &mut Criterion) {
     let reply = reply_20k();
     let check = analyze(&reply, &RulesClassifier);
-    assert_eq!(check.classification.as_str(), "meeting_request", "{:?}", check.rationale);
+    assert_eq!(
+        check.classification.as_str(),
+        "meeting_request",
+        "{:?}",
+        check.rationale
+    );
     assert!(check.visible_text.starts_with("Hi Sam,"), "{}", check.visible_text);
     println!("reply_20k: {} bytes", reply.len());
 
     let mut group = c.benchmark_group("inbound_reply_20k");
     group.throughput(Throughput::Bytes(reply.len() as u64));
-    group.bench_function("mail_parser_parse", |b| b.iter(|| black_box(mail_parser().parse(black_box(&reply[..])))));
-    group.bench_function("analyze", |b| b.iter(|| black_box(analyze(black_box(&reply), &RulesClassifier))));
-    let text = mail_parser().parse(&reply[..]).and_then(|m| m.body_text(0).map(|t| t.into_owned())).unwrap_or_default();
-    group.bench_function("visible_text_only", |b| b.iter(|| black_box(visible_text(black_box(&text)))));
+    group.bench_function("mail_parser_parse", |b| {
+        b.iter(|| black_box(mail_parser().parse(black_box(&reply[..]))))
+    });
+    group.bench_function("analyze", |b| {
+        b.iter(|| black_box(analyze(black_box(&reply), &RulesClassifier)))
+    });
+    let text = mail_parser()
+        .parse(&reply[..])
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_default();
+    group.bench_function("visible_text_only", |b| {
+        b.iter(|| black_box(visible_text(black_box(&text))))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("inbound_other");
-    for name in ["gmail_en_meeting_html.eml", "html_only_en_info_yahoo.eml", "dsn_postfix_user_unknown.eml", "ooo_de_exchange.eml"] {
+    for name in [
+        "gmail_en_meeting_html.eml",
+        "html_only_en_info_yahoo.eml",
+        "dsn_postfix_user_unknown.eml",
+        "ooo_de_exchange.eml",
+    ] {
         let raw = corpus(name);
-        group.bench_function(format!("analyze/{name}"), |b| b.iter(|| black_box(analyze(black_box(&raw), &RulesClassifier))));
-        group.bench_function(format!("parse/{name}"), |b| b.iter(|| black_box(mail_parser().parse(black_box(&raw[..])))));
+        group.bench_function(format!("analyze/{name}"), |b| {
+            b.iter(|| black_box(analyze(black_box(&raw), &RulesClassifier)))
+        });
+        group.bench_function(format!("parse/{name}"), |b| {
+            b.iter(|| black_box(mail_parser().parse(black_box(&raw[..]))))
+        });
     }
     group.finish();
 }

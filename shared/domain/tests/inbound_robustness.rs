@@ -19,7 +19,10 @@ static CORPUS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
         .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
         .collect();
     files.sort();
-    files.iter().map(|path| std::fs::read(path).expect("corpus file")).collect()
+    files
+        .iter()
+        .map(|path| std::fs::read(path).expect("corpus file"))
+        .collect()
 });
 
 fn check_invariants(raw: &[u8]) {
@@ -125,7 +128,12 @@ fn a_30_mb_message_is_read_from_its_start() {
     let analysis = analyze(&raw, &RulesClassifier);
     println!("30 MB attachment: {:?} (debug build)", started.elapsed());
     assert_eq!(analysis.parse.outcome, ParseOutcome::Partial);
-    assert!(analysis.parse.problems.contains(&ParseProblem::MessageTruncated { size: raw.len() }));
+    assert!(
+        analysis
+            .parse
+            .problems
+            .contains(&ParseProblem::MessageTruncated { size: raw.len() })
+    );
     assert_eq!(analysis.visible_text, "Not interested, thanks.");
     assert_eq!(analysis.classification, ReplyClass::NotInterested);
     assert_eq!(analysis.headers.message_id.as_deref(), Some("big@example.com"));
@@ -133,7 +141,10 @@ fn a_30_mb_message_is_read_from_its_start() {
 
 #[test]
 fn a_30_mb_text_body_is_analysed_from_its_start() {
-    let body = format!("Please call me on Tuesday.\n\n{}", "filler text that nobody typed\n".repeat(1_100_000));
+    let body = format!(
+        "Please call me on Tuesday.\n\n{}",
+        "filler text that nobody typed\n".repeat(1_100_000)
+    );
     let raw = format!(
         "From: Anna <anna@example.com>\r\nSubject: Re: hi\r\nDate: Mon, 2 Dec 2024 10:00:00 +0000\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\n{body}"
@@ -142,8 +153,19 @@ fn a_30_mb_text_body_is_analysed_from_its_start() {
     let started = Instant::now();
     let analysis = analyze(raw.as_bytes(), &RulesClassifier);
     println!("30 MB text body: {:?} (debug build)", started.elapsed());
-    assert!(analysis.parse.problems.contains(&ParseProblem::MessageTruncated { size: raw.len() }));
-    assert!(analysis.parse.problems.iter().any(|p| matches!(p, ParseProblem::TextTruncated { .. })));
+    assert!(
+        analysis
+            .parse
+            .problems
+            .contains(&ParseProblem::MessageTruncated { size: raw.len() })
+    );
+    assert!(
+        analysis
+            .parse
+            .problems
+            .iter()
+            .any(|p| matches!(p, ParseProblem::TextTruncated { .. }))
+    );
     assert!(analysis.visible_text.starts_with("Please call me on Tuesday."));
     assert!(analysis.full_text.len() <= MAX_STORED_TEXT_BYTES);
     assert_eq!(analysis.classification, ReplyClass::MeetingRequest);
@@ -157,7 +179,9 @@ fn an_unknown_charset_is_read_as_utf8_and_flagged() {
     let analysis = analyze(raw, &RulesClassifier);
     assert_eq!(analysis.parse.outcome, ParseOutcome::Partial);
     assert!(
-        analysis.parse.problems.contains(&ParseProblem::UnknownCharset { charset: "x-unknown-42".to_owned() }),
+        analysis.parse.problems.contains(&ParseProblem::UnknownCharset {
+            charset: "x-unknown-42".to_owned()
+        }),
         "{:?}",
         analysis.parse.problems
     );
@@ -173,7 +197,12 @@ fn known_legacy_charsets_are_not_flagged() {
         Content-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
         Kein Interesse, danke. Gr=FC=DFe\r\n";
     let analysis = analyze(raw, &RulesClassifier);
-    assert_eq!(analysis.parse.outcome, ParseOutcome::Complete, "{:?}", analysis.parse.problems);
+    assert_eq!(
+        analysis.parse.outcome,
+        ParseOutcome::Complete,
+        "{:?}",
+        analysis.parse.problems
+    );
     assert_eq!(analysis.visible_text, "Kein Interesse, danke. Grüße");
 }
 
@@ -187,5 +216,8 @@ fn resume_is_the_day_after_the_return_date() {
     assert_eq!(analysis.classification, ReplyClass::OutOfOffice);
     let back = analysis.return_date.expect("a return date");
     assert_eq!(back.to_string(), "2024-12-02");
-    assert_eq!(cc_domain::inbound::resume_on(back).map(|d| d.to_string()).as_deref(), Some("2024-12-03"));
+    assert_eq!(
+        cc_domain::inbound::resume_on(back).map(|d| d.to_string()).as_deref(),
+        Some("2024-12-03")
+    );
 }

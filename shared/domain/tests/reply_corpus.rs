@@ -39,7 +39,10 @@ fn corpus_dir() -> PathBuf {
 }
 
 fn json_str<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -55,7 +58,11 @@ impl Tally {
     }
 
     fn rate(&self) -> f64 {
-        if self.total == 0 { 1.0 } else { self.right as f64 / self.total as f64 }
+        if self.total == 0 {
+            1.0
+        } else {
+            self.right as f64 / self.total as f64
+        }
     }
 
     fn show(&self) -> String {
@@ -68,10 +75,19 @@ fn reply_corpus_scores() {
     let dir = corpus_dir();
     let labels_text = std::fs::read_to_string(dir.join("labels.json")).expect("labels.json is readable");
     let labels: BTreeMap<String, Label> = serde_json::from_str(&labels_text).expect("labels.json is valid");
-    assert!(labels.len() >= 80, "the corpus holds at least 80 messages, found {}", labels.len());
+    assert!(
+        labels.len() >= 80,
+        "the corpus holds at least 80 messages, found {}",
+        labels.len()
+    );
 
-    let (mut kind, mut class, mut visible, mut dates, mut bounces) =
-        (Tally::default(), Tally::default(), Tally::default(), Tally::default(), Tally::default());
+    let (mut kind, mut class, mut visible, mut dates, mut bounces) = (
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+        Tally::default(),
+    );
     let (mut holdout_class, mut holdout_visible) = (Tally::default(), Tally::default());
     let mut confusion: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut misses = Vec::new();
@@ -89,7 +105,9 @@ fn reply_corpus_scores() {
         if holdout {
             holdout_class.add(got_class == label.classification);
         }
-        *confusion.entry((label.classification.clone(), got_class.to_owned())).or_default() += 1;
+        *confusion
+            .entry((label.classification.clone(), got_class.to_owned()))
+            .or_default() += 1;
         if got_class != label.classification {
             misses.push(format!(
                 "{file}: class {got_class} ({:.2}), expected {}; rationale: {}",
@@ -99,13 +117,18 @@ fn reply_corpus_scores() {
             ));
         }
         if let Some(expected) = &label.visible_text {
-            let (want, got) = (normalise_whitespace(expected), normalise_whitespace(&analysis.visible_text));
+            let (want, got) = (
+                normalise_whitespace(expected),
+                normalise_whitespace(&analysis.visible_text),
+            );
             visible.add(want == got);
             if holdout {
                 holdout_visible.add(want == got);
             }
             if want != got {
-                misses.push(format!("{file}: visible text\n      want: {want:?}\n       got: {got:?}"));
+                misses.push(format!(
+                    "{file}: visible text\n      want: {want:?}\n       got: {got:?}"
+                ));
             }
         }
         if label.classification == "out_of_office" {
@@ -139,8 +162,11 @@ fn reply_corpus_scores() {
     println!("  visible text    {}", visible.show());
     println!("  return date     {}", dates.show());
     println!("  bounce details  {}", bounces.show());
-    println!("  of which held out (written after tuning): classification {}, visible text {}",
-        holdout_class.show(), holdout_visible.show());
+    println!(
+        "  of which held out (written after tuning): classification {}, visible text {}",
+        holdout_class.show(),
+        holdout_visible.show()
+    );
     print_confusion(&confusion);
     if !misses.is_empty() {
         println!("\nmisses:");
@@ -148,8 +174,16 @@ fn reply_corpus_scores() {
             println!("  - {miss}");
         }
     }
-    assert!(visible.rate() >= MIN_VISIBLE_TEXT, "visible text {} is below 95%", visible.show());
-    assert!(class.rate() >= MIN_CLASSIFICATION, "classification {} is below 90%", class.show());
+    assert!(
+        visible.rate() >= MIN_VISIBLE_TEXT,
+        "visible text {} is below 95%",
+        visible.show()
+    );
+    assert!(
+        class.rate() >= MIN_CLASSIFICATION,
+        "classification {} is below 90%",
+        class.show()
+    );
     assert!(kind.rate() >= MIN_KIND, "kind {} is below 95%", kind.show());
 }
 
@@ -163,14 +197,25 @@ fn print_confusion(confusion: &BTreeMap<(String, String), usize>) {
     }
     println!();
     for expected in &classes {
-        let row: Vec<usize> =
-            classes.iter().map(|got| confusion.get(&((*expected).to_owned(), (*got).to_owned())).copied().unwrap_or(0)).collect();
+        let row: Vec<usize> = classes
+            .iter()
+            .map(|got| {
+                confusion
+                    .get(&((*expected).to_owned(), (*got).to_owned()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect();
         if row.iter().all(|n| *n == 0) {
             continue;
         }
         print!("{expected:>20}");
         for n in row {
-            if n == 0 { print!("{:>10}", ".") } else { print!("{n:>10}") }
+            if n == 0 {
+                print!("{:>10}", ".")
+            } else {
+                print!("{n:>10}")
+            }
         }
         println!();
     }

@@ -25,14 +25,20 @@ fn main() -> ExitCode {
         let read = std::io::stdin().read_to_end(&mut raw).map(|_| raw);
         vec![("-".to_owned(), read)]
     } else {
-        files.into_iter().map(|file| {
-            let read = std::fs::read(&file);
-            (file, read)
-        }).collect()
+        files
+            .into_iter()
+            .map(|file| {
+                let read = std::fs::read(&file);
+                (file, read)
+            })
+            .collect()
     };
     let start = thread_cpu_micros();
     warm_up();
-    eprintln!("inspect-mail: patterns compiled in {} µs of CPU", thread_cpu_micros().saturating_sub(start));
+    eprintln!(
+        "inspect-mail: patterns compiled in {} µs of CPU",
+        thread_cpu_micros().saturating_sub(start)
+    );
     let mut failed = false;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -46,8 +52,15 @@ fn main() -> ExitCode {
             }
         };
         let (analysis, cpu_us) = analyze_timed(&raw, &RulesClassifier);
-        let line = Line { file: &file, stored: StoredAnalysis::from(&analysis), parse: &analysis.parse, cpu_us };
-        let written = serde_json::to_writer(&mut out, &line).map_err(std::io::Error::from).and_then(|()| writeln!(out));
+        let line = Line {
+            file: &file,
+            stored: StoredAnalysis::from(&analysis),
+            parse: &analysis.parse,
+            cpu_us,
+        };
+        let written = serde_json::to_writer(&mut out, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out));
         if let Err(error) = written {
             eprintln!("inspect-mail: writing output: {error}");
             return ExitCode::FAILURE;

@@ -59,7 +59,13 @@ fn bounce(facts: &ReplyFacts<'_>) -> Verdict {
         Some(status) => vec![format!("bounce with status {status}")],
         None => vec!["bounce without a status code".to_owned()],
     };
-    Verdict { classification: ReplyClass::Bounce, confidence: Confidence::new(0.99), rationale, return_date: None, referral: None }
+    Verdict {
+        classification: ReplyClass::Bounce,
+        confidence: Confidence::new(0.99),
+        rationale,
+        return_date: None,
+        referral: None,
+    }
 }
 
 /// Evidence per class from the rules that fired.
@@ -108,8 +114,10 @@ fn human(facts: &ReplyFacts<'_>) -> Verdict {
         .filter(|(_, score)| *score >= rules::CLASS_THRESHOLD)
         .collect();
     let strongest = reached.iter().map(|(_, score)| *score).fold(0.0, f64::max);
-    let reached: Vec<(ReplyClass, f64)> =
-        reached.into_iter().filter(|(_, score)| *score >= strongest - rules::PRECEDENCE_MARGIN).collect();
+    let reached: Vec<(ReplyClass, f64)> = reached
+        .into_iter()
+        .filter(|(_, score)| *score >= strongest - rules::PRECEDENCE_MARGIN)
+        .collect();
     let Some(&(class, score)) = reached.first() else {
         rationale.push(if text.trim().is_empty() {
             "no text of their own (only quoted history or a forward)".to_owned()
@@ -138,9 +146,23 @@ fn human(facts: &ReplyFacts<'_>) -> Verdict {
     if reached.len() > 1 {
         rationale.push(format!("{class} wins by precedence"));
     }
-    let return_date = if class == ReplyClass::OutOfOffice { return_date(facts, text, &mut rationale) } else { None };
-    let referral = if class == ReplyClass::WrongPerson { referral(text, facts.from, &mut rationale) } else { None };
-    Verdict { classification: class, confidence, rationale, return_date, referral }
+    let return_date = if class == ReplyClass::OutOfOffice {
+        return_date(facts, text, &mut rationale)
+    } else {
+        None
+    };
+    let referral = if class == ReplyClass::WrongPerson {
+        referral(text, facts.from, &mut rationale)
+    } else {
+        None
+    };
+    Verdict {
+        classification: class,
+        confidence,
+        rationale,
+        return_date,
+        referral,
+    }
 }
 
 /// Automatic replies: someone who left (wrong person), someone away (out of
@@ -152,7 +174,9 @@ fn auto_reply(facts: &ReplyFacts<'_>) -> Verdict {
     let mut rationale = Vec::new();
     let departed = scores.has(|r| r.rule.id.starts_with(rules::DEPARTED_PREFIX));
     let away = scores.score(ReplyClass::OutOfOffice);
-    let subject_away = rules::AUTO_SUBJECT.matching(facts.subject).any(|r| r.id.starts_with("subject.ooo"));
+    let subject_away = rules::AUTO_SUBJECT
+        .matching(facts.subject)
+        .any(|r| r.id.starts_with("subject.ooo"));
     if departed {
         rationale.extend(scores.ids(ReplyClass::WrongPerson).map(str::to_owned));
         let referral = referral(facts.visible_text, facts.from, &mut rationale);
@@ -191,7 +215,11 @@ fn auto_reply(facts: &ReplyFacts<'_>) -> Verdict {
 
 /// Phones and Word type ’ for '; the rules are written with '.
 fn plain_apostrophes(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains('\u{2019}') { text.replace('\u{2019}', "'").into() } else { text.into() }
+    if text.contains('\u{2019}') {
+        text.replace('\u{2019}', "'").into()
+    } else {
+        text.into()
+    }
 }
 
 fn return_date(facts: &ReplyFacts<'_>, text: &str, rationale: &mut Vec<String>) -> Option<chrono::NaiveDate> {
@@ -253,8 +281,14 @@ mod tests {
         assert_eq!(class("Kein Interesse."), ReplyClass::NotInterested);
         assert_eq!(class("Please remove me from your list."), ReplyClass::DoNotContact);
         assert_eq!(class("Merci de me désinscrire."), ReplyClass::DoNotContact);
-        assert_eq!(class("Sounds interesting. Can we set up a call on Thursday?"), ReplyClass::MeetingRequest);
-        assert_eq!(class("Interessant. Was kostet das pro Nutzer?"), ReplyClass::InformationRequest);
+        assert_eq!(
+            class("Sounds interesting. Can we set up a call on Thursday?"),
+            ReplyClass::MeetingRequest
+        );
+        assert_eq!(
+            class("Interessant. Was kostet das pro Nutzer?"),
+            ReplyClass::InformationRequest
+        );
         assert_eq!(class("Me interesa."), ReplyClass::Interested);
         assert_eq!(class("Ok."), ReplyClass::Unclassified);
     }

@@ -119,7 +119,9 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         day_month: regex(&format!(
             r"\b(\d{{1,2}})(?:st|nd|rd|th|er|e|º|°|ª)?\.?(?:\s+of)?\s+(?:de\s+)?({months})\b\.?(?:,?\s+(?:de\s+)?(\d{{4}}))?"
         )),
-        month_day: regex(&format!(r"\b({months})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?")),
+        month_day: regex(&format!(
+            r"\b({months})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?"
+        )),
         weekday_day: regex(&format!(
             r"\b({weekdays}),?\s+(?:the\s+|den\s+|le\s+|el\s+|il\s+|de\s+)?(\d{{1,2}})(?:st|nd|rd|th|er|e|º)?(?:[^\p{{L}}\p{{N}}]|$)"
         )),
@@ -133,10 +135,20 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
 #[cfg(test)]
 pub(super) fn pattern_sources() -> Vec<String> {
     let p = &*PATTERNS;
-    [&p.iso, &p.numeric, &p.day_dot, &p.day_month, &p.month_day, &p.weekday_day, &p.weekday, &p.return_cue, &p.start_cue]
-        .iter()
-        .map(|r| r.as_str().replace(r"(?-u:\b)", r"\b"))
-        .collect()
+    [
+        &p.iso,
+        &p.numeric,
+        &p.day_dot,
+        &p.day_month,
+        &p.month_day,
+        &p.weekday_day,
+        &p.weekday,
+        &p.return_cue,
+        &p.start_cue,
+    ]
+    .iter()
+    .map(|r| r.as_str().replace(r"(?-u:\b)", r"\b"))
+    .collect()
 }
 
 fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
@@ -158,9 +170,15 @@ pub fn return_date(text: &str, sent_on: Option<NaiveDate>) -> Option<ReturnDate>
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut push = |m: &Captures<'_>, date: Option<NaiveDate>| {
         if let (Some(whole), Some(date)) = (m.get(0), date)
-            && !candidates.iter().any(|c| c.start < whole.end() && whole.start() < c.end)
+            && !candidates
+                .iter()
+                .any(|c| c.start < whole.end() && whole.start() < c.end)
         {
-            candidates.push(Candidate { start: whole.start(), end: whole.end(), date });
+            candidates.push(Candidate {
+                start: whole.start(),
+                end: whole.end(),
+                date,
+            });
         }
     };
     for caps in p.iso.captures_iter(text) {
@@ -197,7 +215,10 @@ pub fn return_date(text: &str, sent_on: Option<NaiveDate>) -> Option<ReturnDate>
     });
     let best = scored.max_by_key(|(score, c)| (*score, c.date));
     if let Some((_, c)) = best {
-        return Some(ReturnDate { date: c.date, evidence: snippet(text, c.start, c.end) });
+        return Some(ReturnDate {
+            date: c.date,
+            evidence: snippet(text, c.start, c.end),
+        });
     }
     // "back on Monday": the next such day after the message.
     let sent_on = sent_on?;
@@ -208,8 +229,13 @@ pub fn return_date(text: &str, sent_on: Option<NaiveDate>) -> Option<ReturnDate>
             return None;
         }
         let weekday = lookup(WEEKDAYS, caps.get(1)?.as_str())?;
-        let date = (1..=7).map(|d| sent_on + Duration::days(d)).find(|d| d.weekday() == weekday)?;
-        Some(ReturnDate { date, evidence: snippet(text, whole.start(), whole.end()) })
+        let date = (1..=7)
+            .map(|d| sent_on + Duration::days(d))
+            .find(|d| d.weekday() == weekday)?;
+        Some(ReturnDate {
+            date,
+            evidence: snippet(text, whole.start(), whole.end()),
+        })
     })
 }
 
@@ -245,7 +271,11 @@ fn day_with_weekday(day: Option<u32>, weekday: Option<Weekday>, sent_on: Option<
         NaiveDate::from_ymd_opt(first.year() + (month0 / 12) as i32, month0 % 12 + 1, day)
     });
     let upcoming: Vec<NaiveDate> = months.filter(|d| *d >= sent_on).collect();
-    upcoming.iter().find(|d| d.weekday() == weekday).or(upcoming.first()).copied()
+    upcoming
+        .iter()
+        .find(|d| d.weekday() == weekday)
+        .or(upcoming.first())
+        .copied()
 }
 
 fn window_before(text: &str, at: usize, bytes: usize) -> &str {
@@ -299,13 +329,28 @@ mod tests {
 
     #[test]
     fn the_seven_languages() {
-        assert_eq!(read("I'm out of the office and back on 2 December."), Some(day(2024, 12, 2)));
-        assert_eq!(read("Ich bin ab dem 20.11. im Urlaub und zurück am 3. Dezember."), Some(day(2024, 12, 3)));
-        assert_eq!(read("Je suis absente, de retour le 4 décembre."), Some(day(2024, 12, 4)));
-        assert_eq!(read("Estoy fuera, de vuelta el 5 de diciembre."), Some(day(2024, 12, 5)));
+        assert_eq!(
+            read("I'm out of the office and back on 2 December."),
+            Some(day(2024, 12, 2))
+        );
+        assert_eq!(
+            read("Ich bin ab dem 20.11. im Urlaub und zurück am 3. Dezember."),
+            Some(day(2024, 12, 3))
+        );
+        assert_eq!(
+            read("Je suis absente, de retour le 4 décembre."),
+            Some(day(2024, 12, 4))
+        );
+        assert_eq!(
+            read("Estoy fuera, de vuelta el 5 de diciembre."),
+            Some(day(2024, 12, 5))
+        );
         assert_eq!(read("Sono in ferie, rientro il 6 dicembre."), Some(day(2024, 12, 6)));
         assert_eq!(read("Ik ben afwezig, terug op 7 december."), Some(day(2024, 12, 7)));
-        assert_eq!(read("Estou de férias, de volta em 8 de dezembro."), Some(day(2024, 12, 8)));
+        assert_eq!(
+            read("Estou de férias, de volta em 8 de dezembro."),
+            Some(day(2024, 12, 8))
+        );
     }
 
     #[test]
@@ -316,7 +361,10 @@ mod tests {
         // 2 December 2024 is a Monday; the message is from 25 November.
         assert_eq!(read("returning Monday 2nd"), Some(day(2024, 12, 2)));
         assert_eq!(read("back on 6 January"), Some(day(2025, 1, 6)));
-        assert_eq!(read("I'm away from November 20 until December 3rd"), Some(day(2024, 12, 3)));
+        assert_eq!(
+            read("I'm away from November 20 until December 3rd"),
+            Some(day(2024, 12, 3))
+        );
         assert_eq!(read("back on Thursday"), Some(day(2024, 11, 28)));
         assert_eq!(read("Thanks for your message"), None);
         assert_eq!(return_date("back on 2 December", None), None);

@@ -167,7 +167,11 @@ pub(super) fn read_text(report: &str) -> TextReport {
         && let Some(code) = caps.get(1)
     {
         // A basic reply code says only the class: 550 → 5.0.0, 450 → 4.0.0.
-        let class = if code.as_str().starts_with('5') { "5.0.0" } else { "4.0.0" };
+        let class = if code.as_str().starts_with('5') {
+            "5.0.0"
+        } else {
+            "4.0.0"
+        };
         let status = StatusCode::parse(class);
         return TextReport {
             status,
@@ -237,7 +241,10 @@ mod tests {
         let text = "host 10.4.5.1 said: 550 5.1.1 user unknown\n--- Below this line is a copy of the message.\n4.2.2";
         let report = read_text(report_text(text));
         assert_eq!(report.status.map(|s| s.to_string()).as_deref(), Some("5.1.1"));
-        assert_eq!(report.reason.as_deref(), Some("host 10.4.5.1 said: 550 5.1.1 user unknown"));
+        assert_eq!(
+            report.reason.as_deref(),
+            Some("host 10.4.5.1 said: 550 5.1.1 user unknown")
+        );
         let qmail = read_text("Sorry, I couldn't find any host named x.invalid. (#5.1.2)\n");
         assert_eq!(qmail.status.map(|s| s.to_string()).as_deref(), Some("5.1.2"));
     }

@@ -10,8 +10,8 @@ use html5gum::{DefaultEmitter, Token, Tokenizer};
 
 /// Elements whose start and end each end the current line.
 const BLOCK: &[&[u8]] = &[
-    b"p", b"div", b"tr", b"li", b"ul", b"ol", b"table", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6", b"pre",
-    b"section", b"article", b"header", b"footer", b"dl", b"dt", b"dd", b"center", b"address", b"form",
+    b"p", b"div", b"tr", b"li", b"ul", b"ol", b"table", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6", b"pre", b"section",
+    b"article", b"header", b"footer", b"dl", b"dt", b"dd", b"center", b"address", b"form",
 ];
 
 /// Elements whose content is never text.
@@ -25,7 +25,11 @@ pub(super) fn to_text(html: &str) -> String {
     let mut emitter = DefaultEmitter::default();
     // Without this, CSS and scripts would be tokenised as markup.
     emitter.naively_switch_states(true);
-    let mut out = Lines { out: String::with_capacity(html.len() / 3), line: String::new(), quote_depth: 0 };
+    let mut out = Lines {
+        out: String::with_capacity(html.len() / 3),
+        line: String::new(),
+        quote_depth: 0,
+    };
     let mut hidden_depth = 0usize;
     let mut pre_depth = 0usize;
     for token in Tokenizer::new_with_emitter(html, emitter) {
@@ -151,6 +155,9 @@ mod tests {
 
     #[test]
     fn hr_becomes_a_rule_line() {
-        assert_eq!(to_text("<p>Yes</p><hr><p>From: x</p>"), format!("Yes\n{}\nFrom: x\n", super::RULE_LINE));
+        assert_eq!(
+            to_text("<p>Yes</p><hr><p>From: x</p>"),
+            format!("Yes\n{}\nFrom: x\n", super::RULE_LINE)
+        );
     }
 }

@@ -42,7 +42,10 @@ fn signal<'a>(mail: &'a ParsedMail, name: &str) -> Option<&'a str> {
 }
 
 fn null_return_path(mail: &ParsedMail) -> bool {
-    signal(mail, "return-path").is_some_and(|v| v.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace()).is_empty())
+    signal(mail, "return-path").is_some_and(|v| {
+        v.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
+            .is_empty()
+    })
 }
 
 /// multipart/report: delivery-status (a DSN) or disposition-notification (a
@@ -165,7 +168,10 @@ fn from_bounce_evidence(mail: &ParsedMail) -> Option<KindDecision> {
             BounceType::Hard
         }
     });
-    rationale.push(format!("bounce: {bounce_type:?} ({})", text_report.rationale_or_default()));
+    rationale.push(format!(
+        "bounce: {bounce_type:?} ({})",
+        text_report.rationale_or_default()
+    ));
     Some(KindDecision {
         kind: MessageKind::Bounce,
         confidence: Confidence::new(score),
@@ -185,7 +191,11 @@ fn from_bounce_evidence(mail: &ParsedMail) -> Option<KindDecision> {
 
 impl dsn::TextReport {
     fn rationale_or_default(&self) -> &'static str {
-        if self.rationale.is_empty() { "no code or wording; assumed permanent" } else { self.rationale }
+        if self.rationale.is_empty() {
+            "no code or wording; assumed permanent"
+        } else {
+            self.rationale
+        }
     }
 }
 
@@ -265,5 +275,10 @@ fn from_auto_evidence(mail: &ParsedMail, visible: &str) -> Option<KindDecision> 
     if score < rules::AUTO_THRESHOLD {
         return None;
     }
-    Some(KindDecision { kind: MessageKind::AutoReply, confidence: Confidence::new(score), rationale, bounce: None })
+    Some(KindDecision {
+        kind: MessageKind::AutoReply,
+        confidence: Confidence::new(score),
+        rationale,
+        bounce: None,
+    })
 }

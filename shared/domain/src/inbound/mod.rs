@@ -433,11 +433,17 @@ pub fn analyze(raw: &[u8], classifier: &dyn ReplyClassifier) -> InboundAnalysis 
         ));
         (fallback, Confidence::new(kind.confidence.value().min(0.5)))
     };
-    let return_date = verdict.return_date.filter(|_| classification == ReplyClass::OutOfOffice);
+    let return_date = verdict
+        .return_date
+        .filter(|_| classification == ReplyClass::OutOfOffice);
     let referral = verdict.referral.filter(|_| classification == ReplyClass::WrongPerson);
     let mut problems = mail.problems;
     let full_text = text::truncate_at_char(&mail.full_text, MAX_STORED_TEXT_BYTES).to_owned();
-    let outcome = if problems.is_empty() { ParseOutcome::Complete } else { ParseOutcome::Partial };
+    let outcome = if problems.is_empty() {
+        ParseOutcome::Complete
+    } else {
+        ParseOutcome::Partial
+    };
     problems.dedup();
     InboundAnalysis {
         kind: kind.kind,
@@ -450,7 +456,11 @@ pub fn analyze(raw: &[u8], classifier: &dyn ReplyClassifier) -> InboundAnalysis 
         bounce: kind.bounce,
         referral,
         headers: mail.headers,
-        parse: ParseReport { outcome, problems, raw_size: raw.len() },
+        parse: ParseReport {
+            outcome,
+            problems,
+            raw_size: raw.len(),
+        },
     }
 }
 
@@ -481,7 +491,11 @@ fn unparseable(raw: &[u8]) -> InboundAnalysis {
         bounce: None,
         referral: None,
         headers: HeadersSummary::default(),
-        parse: ParseReport { outcome: ParseOutcome::Unparseable, problems: Vec::new(), raw_size: raw.len() },
+        parse: ParseReport {
+            outcome: ParseOutcome::Unparseable,
+            problems: Vec::new(),
+            raw_size: raw.len(),
+        },
     }
 }
 

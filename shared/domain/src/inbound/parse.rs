@@ -28,8 +28,18 @@ const SIGNAL_HEADERS: &[&str] = &[
 
 /// At least one of these makes bytes a message.
 const MESSAGE_FIELDS: &[&str] = &[
-    "From", "Sender", "To", "Subject", "Date", "Message-ID", "Content-Type", "MIME-Version", "Received",
-    "Return-Path", "Delivered-To", "In-Reply-To",
+    "From",
+    "Sender",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Content-Type",
+    "MIME-Version",
+    "Received",
+    "Return-Path",
+    "Delivered-To",
+    "In-Reply-To",
 ];
 
 /// The parser, configured once: MIME, dates, addresses, message ids and the
@@ -81,7 +91,9 @@ pub(super) fn parse(raw: &[u8]) -> Option<ParsedMail> {
     // mail-parser reads nearly anything as "a message"; one without a single
     // field that every mail system writes is not one.
     let known = message.headers().iter().any(|header| {
-        MESSAGE_FIELDS.iter().any(|field| header.name().eq_ignore_ascii_case(field))
+        MESSAGE_FIELDS
+            .iter()
+            .any(|field| header.name().eq_ignore_ascii_case(field))
     });
     if !known {
         return None;
@@ -142,7 +154,13 @@ fn summary(message: &Message<'_>) -> HeadersSummary {
         message_id: message.message_id().map(str::to_owned),
         in_reply_to: message.in_reply_to().as_text().map(str::to_owned),
         references: message.references().as_text_list().map_or_else(
-            || message.references().as_text().map(|id| vec![id.to_owned()]).unwrap_or_default(),
+            || {
+                message
+                    .references()
+                    .as_text()
+                    .map(|id| vec![id.to_owned()])
+                    .unwrap_or_default()
+            },
             |ids| ids.iter().map(|id| id.to_string()).collect(),
         ),
         date: message.date().and_then(to_chrono),
@@ -151,7 +169,12 @@ fn summary(message: &Message<'_>) -> HeadersSummary {
 
 fn addresses(address: Option<&Address<'_>>) -> Vec<String> {
     address
-        .map(|a| a.iter().filter_map(|addr| addr.address()).map(str::to_lowercase).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|addr| addr.address())
+                .map(str::to_lowercase)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -200,9 +223,14 @@ fn check_charset(part: &MessagePart<'_>, problems: &mut Vec<ParseProblem>) {
         return;
     };
     let label = charset.trim().to_ascii_lowercase();
-    let utf8 = matches!(label.as_str(), "utf-8" | "utf8" | "unicode-1-1-utf-8" | "unicode11utf8" | "unicode20utf8");
+    let utf8 = matches!(
+        label.as_str(),
+        "utf-8" | "utf8" | "unicode-1-1-utf-8" | "unicode11utf8" | "unicode20utf8"
+    );
     if !utf8 && charset_decoder(label.as_bytes()).is_none() {
-        problems.push(ParseProblem::UnknownCharset { charset: truncate_at_char(charset, 64).to_owned() });
+        problems.push(ParseProblem::UnknownCharset {
+            charset: truncate_at_char(charset, 64).to_owned(),
+        });
     }
 }
 
@@ -241,7 +269,9 @@ pub(super) fn message_id_in_headers(headers: &str) -> Option<String> {
         if line.is_empty() {
             break;
         }
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         if !name.trim().eq_ignore_ascii_case("message-id") {
             continue;
         }

@@ -83,7 +83,10 @@ fn scan(lines: &[&str]) -> Scan {
         }
         i += 1;
     }
-    Scan { end: lines.len(), attributions }
+    Scan {
+        end: lines.len(),
+        attributions,
+    }
 }
 
 fn is_quoted(line: &str) -> bool {
@@ -148,7 +151,11 @@ fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
             if !ATTRIBUTION_START.is_match(first) {
                 return None;
             }
-            let joined = lines[i..=i + extra].iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+            let joined = lines[i..=i + extra]
+                .iter()
+                .map(|l| l.trim())
+                .collect::<Vec<_>>()
+                .join(" ");
             return ATTRIBUTION.is_match(&joined).then_some(extra + 1);
         }
     }
@@ -164,7 +171,8 @@ fn next_is_quoted(lines: &[&str], from: usize) -> bool {
 /// address directly above `>` quotes is an attribution in any language.
 fn is_attribution(line: &str, quoted_follows: bool) -> bool {
     let evidence = line.contains('@') || line.bytes().any(|b| b.is_ascii_digit()) || ATTRIBUTION_START.is_match(line);
-    (evidence && line.len() <= 400 && ATTRIBUTION.is_match(line)) || (quoted_follows && line.contains('@') && line.ends_with(':'))
+    (evidence && line.len() <= 400 && ATTRIBUTION.is_match(line))
+        || (quoted_follows && line.contains('@') && line.ends_with(':'))
 }
 
 /// Legal notices at the end ("This e-mail is confidential…"), paragraph by
@@ -214,7 +222,8 @@ mod tests {
 
     #[test]
     fn html_style_history_without_quotes_is_cut() {
-        let body = "Not interested.\nLe lun. 2 déc. 2024 à 10:00, Bob <bob@example.com> a écrit :\nHi Anna,\nQuick question";
+        let body =
+            "Not interested.\nLe lun. 2 déc. 2024 à 10:00, Bob <bob@example.com> a écrit :\nHi Anna,\nQuick question";
         assert_eq!(visible_text(body), "Not interested.");
     }
 

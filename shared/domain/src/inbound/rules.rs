@@ -57,7 +57,10 @@ fn compile_all(patterns: impl Iterator<Item = &'static str>) -> Vec<Regex> {
 
 impl RuleSet {
     fn new(rules: &'static [Rule]) -> Self {
-        Self { rules, compiled: compile_all(rules.iter().map(|r| r.pattern)) }
+        Self {
+            rules,
+            compiled: compile_all(rules.iter().map(|r| r.pattern)),
+        }
     }
 
     /// The rules that match `text`, in table order.
@@ -74,7 +77,9 @@ impl RuleSet {
 
 /// Combines independent evidence: `1 − Π(1 − w)`.
 pub(super) fn combine(weights: impl IntoIterator<Item = f64>) -> f64 {
-    1.0 - weights.into_iter().fold(1.0, |miss, w| miss * (1.0 - w.clamp(0.0, 1.0)))
+    1.0 - weights
+        .into_iter()
+        .fold(1.0, |miss, w| miss * (1.0 - w.clamp(0.0, 1.0)))
 }
 
 fn regex(pattern: &str) -> Regex {
@@ -94,61 +99,73 @@ pub(super) const BOUNCE_THRESHOLD: f64 = 0.8;
 
 /// Matched against the From address and display name.
 pub(super) static BOUNCE_FROM: LazyLock<RuleSet> = LazyLock::new(|| {
-    RuleSet::new(const { &[
-        rule("from.mailer_daemon", 0.55, r"^mailer-daemon@|^mailer-daemon$"),
-        rule("from.postmaster", 0.5, r"^postmaster@|^postmaster$"),
-        rule(
-            "from.mail_delivery_system",
-            0.55,
-            r"mail delivery (subsystem|system)|mail administrator|mailer-daemon|microsoft outlook|mail delivery",
-        ),
-    ] })
+    RuleSet::new(
+        const {
+            &[
+                rule("from.mailer_daemon", 0.55, r"^mailer-daemon@|^mailer-daemon$"),
+                rule("from.postmaster", 0.5, r"^postmaster@|^postmaster$"),
+                rule(
+                    "from.mail_delivery_system",
+                    0.55,
+                    r"mail delivery (subsystem|system)|mail administrator|mailer-daemon|microsoft outlook|mail delivery",
+                ),
+            ]
+        },
+    )
 });
 
 pub(super) static BOUNCE_SUBJECT: LazyLock<RuleSet> = LazyLock::new(|| {
-    RuleSet::new(const { &[
-        rule(
-            "subject.undeliverable",
-            0.65,
-            r"^\s*(undeliverable|undelivered mail|unzustellbar|nicht zustellbar|non remis|no se puede entregar|non recapitabile|onbestelbaar|não é possível entregar|não entregue)",
-        ),
-        rule(
-            "subject.delivery_failure",
-            0.65,
-            r"delivery status notification|mail delivery (failed|failure)|returned mail|failure notice|delivery (has )?failed|delivery failure|non-?delivery|undelivered|could not be delivered|mail system error|returning message to sender|échec de (la )?remise|mancato recapito|no entregado|niet bezorgd",
-        ),
-        rule(
-            "subject.delay",
-            0.6,
-            r"delivery status notification \(delay\)|delivery delayed|delayed mail|warning: could not send message|still being retried|delivery (has been )?delayed",
-        ),
-    ] })
+    RuleSet::new(
+        const {
+            &[
+                rule(
+                    "subject.undeliverable",
+                    0.65,
+                    r"^\s*(undeliverable|undelivered mail|unzustellbar|nicht zustellbar|non remis|no se puede entregar|non recapitabile|onbestelbaar|não é possível entregar|não entregue)",
+                ),
+                rule(
+                    "subject.delivery_failure",
+                    0.65,
+                    r"delivery status notification|mail delivery (failed|failure)|returned mail|failure notice|delivery (has )?failed|delivery failure|non-?delivery|undelivered|could not be delivered|mail system error|returning message to sender|échec de (la )?remise|mancato recapito|no entregado|niet bezorgd",
+                ),
+                rule(
+                    "subject.delay",
+                    0.6,
+                    r"delivery status notification \(delay\)|delivery delayed|delayed mail|warning: could not send message|still being retried|delivery (has been )?delayed",
+                ),
+            ]
+        },
+    )
 });
 
 /// Searched in the first [`BOUNCE_BODY_WINDOW`] bytes of the body.
 pub(super) static BOUNCE_BODY: LazyLock<RuleSet> = LazyLock::new(|| {
-    RuleSet::new(const { &[
-        rule(
-            "body.not_delivered",
-            0.55,
-            r"(could not|couldn't|wasn't|was not|cannot|can't|has not been|hasn't been) (be )?delivered|delivery to the following recipients? (failed|has been delayed)|delivery has failed|message not delivered|(wasn't|was not|unable to|not able to) (be )?deliver",
-        ),
-        rule(
-            "body.mta_report",
-            0.6,
-            r"this is the mail system at host|permanent fatal errors|i'm afraid i wasn't able to deliver|this is an automatically generated delivery status notification|mail delivery subsystem|the following address(es)? failed|a message that you sent could not be delivered|transcript of session follows|delivery status notification",
-        ),
-        rule(
-            "body.localized_not_delivered",
-            0.55,
-            r"konnte nicht zugestellt werden|nicht zugestellt|n'a pas pu être remis|no se (pudo|ha podido) entregar|non è stato possibile recapitare|(kan|kon) niet (worden )?bezorgd|não (pôde|foi possível) ser entregue|não pôde ser entregue",
-        ),
-        rule(
-            "body.recipient_rejected",
-            0.4,
-            r"recipient address rejected|user unknown|no such user|mailbox unavailable|address not found|does not exist|mailbox (is )?full|over quota",
-        ),
-    ] })
+    RuleSet::new(
+        const {
+            &[
+                rule(
+                    "body.not_delivered",
+                    0.55,
+                    r"(could not|couldn't|wasn't|was not|cannot|can't|has not been|hasn't been) (be )?delivered|delivery to the following recipients? (failed|has been delayed)|delivery has failed|message not delivered|(wasn't|was not|unable to|not able to) (be )?deliver",
+                ),
+                rule(
+                    "body.mta_report",
+                    0.6,
+                    r"this is the mail system at host|permanent fatal errors|i'm afraid i wasn't able to deliver|this is an automatically generated delivery status notification|mail delivery subsystem|the following address(es)? failed|a message that you sent could not be delivered|transcript of session follows|delivery status notification",
+                ),
+                rule(
+                    "body.localized_not_delivered",
+                    0.55,
+                    r"konnte nicht zugestellt werden|nicht zugestellt|n'a pas pu être remis|no se (pudo|ha podido) entregar|non è stato possibile recapitare|(kan|kon) niet (worden )?bezorgd|não (pôde|foi possível) ser entregue|não pôde ser entregue",
+                ),
+                rule(
+                    "body.recipient_rejected",
+                    0.4,
+                    r"recipient address rejected|user unknown|no such user|mailbox unavailable|address not found|does not exist|mailbox (is )?full|over quota",
+                ),
+            ]
+        },
+    )
 });
 
 /// How much of the body the bounce phrases are looked for in: MTAs say it first.
@@ -174,8 +191,7 @@ pub(super) static ENHANCED_STATUS: LazyLock<Regex> =
     LazyLock::new(|| regex(r"(?:^|[^\d.])([245]\.\d{1,3}\.\d{1,3})(?:\.(?:\s|$)|[^\d.]|$)"));
 
 /// RFC 5321 reply codes (`550`, `452-`) as MTAs quote them.
-pub(super) static SMTP_CODE: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?:^|[\s(:#])([45][0-5]\d)(?:[\s-]|$)"));
+pub(super) static SMTP_CODE: LazyLock<Regex> = LazyLock::new(|| regex(r"(?:^|[\s(:#])([45][0-5]\d)(?:[\s-]|$)"));
 
 /// Failure phrases that tell hard from soft when no code is given.
 pub(super) static HARD_PHRASES: LazyLock<Regex> = LazyLock::new(|| {
@@ -218,63 +234,95 @@ pub(super) const AUTO_SUBMITTED: f64 = 0.97;
 
 /// Subjects of automatic replies. `ooo.*` ones say the person is away.
 pub(super) static AUTO_SUBJECT: LazyLock<RuleSet> = LazyLock::new(|| {
-    RuleSet::new(const { &[
-        rule(
-            "subject.ooo.en",
-            0.7,
-            r"out of (the )?office|\booo\b|\baway from (the )?office|\bon (annual |parental |maternity |paternity )?(leave|vacation|holiday)|\bvacation\b|\bannual leave\b",
-        ),
-        rule("subject.ooo.de", 0.7, r"abwesenheit|nicht im büro|außer haus|\burlaub\b|\babwesend\b"),
-        rule(
-            "subject.ooo.fr",
-            0.7,
-            r"\babsence\b|\babsente?\b|hors du bureau|\ben congés?\b|message d'absence",
-        ),
-        rule("subject.ooo.es", 0.7, r"fuera de (la )?oficina|\bausente\b|de vacaciones"),
-        rule("subject.ooo.it", 0.7, r"fuori (ufficio|sede)|\bin ferie\b|\bassente\b"),
-        rule("subject.ooo.nl", 0.7, r"\bafwezig|niet aanwezig|buiten kantoor|met vakantie"),
-        rule("subject.ooo.pt", 0.7, r"fora do escritório|de férias|\bausente\b"),
-        rule(
-            "subject.auto.en",
-            0.7,
-            r"automatic reply|auto(matic)?[- ]?(reply|response)|\bautoreply\b|\bauto:|automated (reply|response)",
-        ),
-        rule("subject.auto.de", 0.7, r"automatische antwort|autom\. antwort"),
-        rule("subject.auto.fr", 0.7, r"réponse automatique"),
-        rule("subject.auto.es", 0.7, r"respuesta automática"),
-        rule("subject.auto.it", 0.7, r"risposta automatica"),
-        rule("subject.auto.nl", 0.7, r"automatisch antwoord"),
-        rule("subject.auto.pt", 0.7, r"resposta automática"),
-    ] })
+    RuleSet::new(
+        const {
+            &[
+                rule(
+                    "subject.ooo.en",
+                    0.7,
+                    r"out of (the )?office|\booo\b|\baway from (the )?office|\bon (annual |parental |maternity |paternity )?(leave|vacation|holiday)|\bvacation\b|\bannual leave\b",
+                ),
+                rule(
+                    "subject.ooo.de",
+                    0.7,
+                    r"abwesenheit|nicht im büro|außer haus|\burlaub\b|\babwesend\b",
+                ),
+                rule(
+                    "subject.ooo.fr",
+                    0.7,
+                    r"\babsence\b|\babsente?\b|hors du bureau|\ben congés?\b|message d'absence",
+                ),
+                rule(
+                    "subject.ooo.es",
+                    0.7,
+                    r"fuera de (la )?oficina|\bausente\b|de vacaciones",
+                ),
+                rule("subject.ooo.it", 0.7, r"fuori (ufficio|sede)|\bin ferie\b|\bassente\b"),
+                rule(
+                    "subject.ooo.nl",
+                    0.7,
+                    r"\bafwezig|niet aanwezig|buiten kantoor|met vakantie",
+                ),
+                rule("subject.ooo.pt", 0.7, r"fora do escritório|de férias|\bausente\b"),
+                rule(
+                    "subject.auto.en",
+                    0.7,
+                    r"automatic reply|auto(matic)?[- ]?(reply|response)|\bautoreply\b|\bauto:|automated (reply|response)",
+                ),
+                rule("subject.auto.de", 0.7, r"automatische antwort|autom\. antwort"),
+                rule("subject.auto.fr", 0.7, r"réponse automatique"),
+                rule("subject.auto.es", 0.7, r"respuesta automática"),
+                rule("subject.auto.it", 0.7, r"risposta automatica"),
+                rule("subject.auto.nl", 0.7, r"automatisch antwoord"),
+                rule("subject.auto.pt", 0.7, r"resposta automática"),
+            ]
+        },
+    )
 });
 
 /// Body sentences only machines write. Weighted for the kind decision.
 pub(super) static AUTO_BODY: LazyLock<RuleSet> = LazyLock::new(|| {
-    RuleSet::new(const { &[
-        rule(
-            "body.auto.en",
-            0.7,
-            r"this is an? (automatic|automated|auto-generated|automatically generated) (reply|response|message|e-?mail|notification)|(this|your) (message|e-?mail) (has been|was) (received|forwarded) automatically|do not reply to this (e-?mail|message)|(we have|we've) received your (e-?mail|message|request|enquiry|inquiry)|ticket (number|#|id)",
-        ),
-        rule(
-            "body.auto.de",
-            0.7,
-            r"(dies ist|diese (nachricht|e-mail) ist) (eine )?automatisch|automatisch (erstellte|generierte) (nachricht|antwort|e-mail)|automatische antwort",
-        ),
-        rule(
-            "body.auto.fr",
-            0.7,
-            r"(ceci est|il s'agit d') ?une réponse automatique|message (généré )?automatique|réponse automatique",
-        ),
-        rule(
-            "body.auto.es",
-            0.7,
-            r"(esta es|este es) (una|un) (respuesta|mensaje) automátic|mensaje generado automáticamente|respuesta automática",
-        ),
-        rule("body.auto.it", 0.7, r"questa è una risposta automatica|messaggio (generato )?automatic|risposta automatica"),
-        rule("body.auto.nl", 0.7, r"dit is een automatisch|automatisch (antwoord|bericht|gegenereerd)"),
-        rule("body.auto.pt", 0.7, r"esta é uma (resposta|mensagem) automática|mensagem automática|resposta automática"),
-    ] })
+    RuleSet::new(
+        const {
+            &[
+                rule(
+                    "body.auto.en",
+                    0.7,
+                    r"this is an? (automatic|automated|auto-generated|automatically generated) (reply|response|message|e-?mail|notification)|(this|your) (message|e-?mail) (has been|was) (received|forwarded) automatically|do not reply to this (e-?mail|message)|(we have|we've) received your (e-?mail|message|request|enquiry|inquiry)|ticket (number|#|id)",
+                ),
+                rule(
+                    "body.auto.de",
+                    0.7,
+                    r"(dies ist|diese (nachricht|e-mail) ist) (eine )?automatisch|automatisch (erstellte|generierte) (nachricht|antwort|e-mail)|automatische antwort",
+                ),
+                rule(
+                    "body.auto.fr",
+                    0.7,
+                    r"(ceci est|il s'agit d') ?une réponse automatique|message (généré )?automatique|réponse automatique",
+                ),
+                rule(
+                    "body.auto.es",
+                    0.7,
+                    r"(esta es|este es) (una|un) (respuesta|mensaje) automátic|mensaje generado automáticamente|respuesta automática",
+                ),
+                rule(
+                    "body.auto.it",
+                    0.7,
+                    r"questa è una risposta automatica|messaggio (generato )?automatic|risposta automatica",
+                ),
+                rule(
+                    "body.auto.nl",
+                    0.7,
+                    r"dit is een automatisch|automatisch (antwoord|bericht|gegenereerd)",
+                ),
+                rule(
+                    "body.auto.pt",
+                    0.7,
+                    r"esta é uma (resposta|mensagem) automática|mensagem automática|resposta automática",
+                ),
+            ]
+        },
+    )
 });
 
 /// Weight for the kind decision of an out-of-office sentence in the body:
@@ -292,7 +340,10 @@ pub(super) struct ClassRule {
 }
 
 const fn class_rule(class: ReplyClass, id: &'static str, weight: f64, pattern: &'static str) -> ClassRule {
-    ClassRule { class, rule: Rule { id, weight, pattern } }
+    ClassRule {
+        class,
+        rule: Rule { id, weight, pattern },
+    }
 }
 
 /// A class is considered when its combined weight reaches this.
@@ -321,8 +372,8 @@ pub(super) const PRECEDENCE: [ReplyClass; 7] = [
 ];
 
 use ReplyClass::{
-    DoNotContact as Dnc, InformationRequest as Info, Interested as Yes, MeetingRequest as Meet,
-    NotInterested as No, OutOfOffice as Ooo, WrongPerson as Wrong,
+    DoNotContact as Dnc, InformationRequest as Info, Interested as Yes, MeetingRequest as Meet, NotInterested as No,
+    OutOfOffice as Ooo, WrongPerson as Wrong,
 };
 
 /// Rule ids starting with this say the person left the organisation: the only
@@ -337,8 +388,18 @@ static CLASS_RULES: &[ClassRule] = &[
         0.9,
         r"\bunsubscribe\b|remove (me|us|my (e-?mail|address|name|details))\b|take (me|us|my (e-?mail|address|name)) off|stop (e-?mailing|emailing|contacting|sending|writing|spamming)|(do not|don't|dont|never) (contact|e-?mail|write to|call|message|reach out to) (me|us)|(leave|let) (me|us) alone|report(ed|ing)? (you|this) (as|for) spam|no (more|further) (e-?mails|emails|messages|contact)",
     ),
-    class_rule(Dnc, "do_not_contact.en.opt_out", 0.7, r"\bopt(ed|ing)?[- ]?out\b|(delete|erase) (my|our) (data|details|information|contact)"),
-    class_rule(Dnc, "do_not_contact.en.spam", 0.45, r"\bspam\b|\bgdpr\b|\bdsgvo\b|\brgpd\b"),
+    class_rule(
+        Dnc,
+        "do_not_contact.en.opt_out",
+        0.7,
+        r"\bopt(ed|ing)?[- ]?out\b|(delete|erase) (my|our) (data|details|information|contact)",
+    ),
+    class_rule(
+        Dnc,
+        "do_not_contact.en.spam",
+        0.45,
+        r"\bspam\b|\bgdpr\b|\bdsgvo\b|\brgpd\b",
+    ),
     class_rule(
         Dnc,
         "do_not_contact.de",
@@ -400,42 +461,72 @@ static CLASS_RULES: &[ClassRule] = &[
         0.6,
         r"\b(cc'?d|cc'?ing|copying in|copied in|looping in|loop in|forward(ed|ing)? (this|it|your (e-?mail|message|note))( one| email| message| note)? (on |over |along )?to|pass(ed|ing)? (this|it|your (e-?mail|message|note))( one)? (on|along|over) to)\b",
     ),
-    class_rule(Wrong, "wrong_person.left.de", 0.9, r"(nicht mehr|arbeitet nicht mehr) (im|bei|für|in)|hat das unternehmen verlassen|(ist|bin) (nicht mehr|nicht länger) (bei|im|für)|nicht mehr im unternehmen"),
+    class_rule(
+        Wrong,
+        "wrong_person.left.de",
+        0.9,
+        r"(nicht mehr|arbeitet nicht mehr) (im|bei|für|in)|hat das unternehmen verlassen|(ist|bin) (nicht mehr|nicht länger) (bei|im|für)|nicht mehr im unternehmen",
+    ),
     class_rule(
         Wrong,
         "wrong_person.de",
         0.9,
         r"nicht (der|die) (richtige|zuständige) (ansprechpartner(in)?|person|kontakt)|nicht (mehr )?zuständig|(zuständig ist|zuständig sind|ansprechpartner(in)? (ist|für))|(wenden sie sich|bitte kontaktieren sie|melden sie sich) (an|bei)|(habe|leite) .{0,40}weiter(geleitet)?",
     ),
-    class_rule(Wrong, "wrong_person.left.fr", 0.9, r"ne (travaille|fait) plus (chez|partie|pour)|a quitté (l'entreprise|la société|le groupe)|n'est plus (chez|dans|en poste)"),
+    class_rule(
+        Wrong,
+        "wrong_person.left.fr",
+        0.9,
+        r"ne (travaille|fait) plus (chez|partie|pour)|a quitté (l'entreprise|la société|le groupe)|n'est plus (chez|dans|en poste)",
+    ),
     class_rule(
         Wrong,
         "wrong_person.fr",
         0.85,
         r"(pas|plus) (la bonne|le bon) (personne|interlocuteur|interlocutrice|contact)|(contactez|adressez-vous à|veuillez contacter|merci de contacter|je vous invite à contacter) (mon|ma|notre)|(mon|ma) (collègue|collaborat(eur|rice)) .{0,40}(en charge|s'occupe|responsable)|(transmis|transféré) (votre (message|mail|e-mail)|à)",
     ),
-    class_rule(Wrong, "wrong_person.left.es", 0.9, r"ya no (trabaja|forma parte|está en|pertenece)|dejó la empresa|ha dejado la empresa"),
+    class_rule(
+        Wrong,
+        "wrong_person.left.es",
+        0.9,
+        r"ya no (trabaja|forma parte|está en|pertenece)|dejó la empresa|ha dejado la empresa",
+    ),
     class_rule(
         Wrong,
         "wrong_person.es",
         0.85,
         r"no soy la persona (adecuada|indicada|correcta)|(contacte|contacta|escriba|hable) (a|con) (mi|nuestro|nuestra)|(mi|nuestro|nuestra) (compañer[oa]|colega) .{0,40}(encarga|responsable)|(he reenviado|reenvío|reenviado) (su|tu) (correo|mensaje|email)",
     ),
-    class_rule(Wrong, "wrong_person.left.it", 0.9, r"non (lavora|fa) più (qui|per|presso|parte|con)|ha lasciato (l'azienda|la società)"),
+    class_rule(
+        Wrong,
+        "wrong_person.left.it",
+        0.9,
+        r"non (lavora|fa) più (qui|per|presso|parte|con)|ha lasciato (l'azienda|la società)",
+    ),
     class_rule(
         Wrong,
         "wrong_person.it",
         0.85,
         r"non sono la persona (giusta|corretta|adatta|di riferimento)|(contatti|contattate|scriva a|rivolgersi a|si rivolga a) (il mio|la mia|il nostro|la nostra)|(collega|responsabile) .{0,40}(si occupa|di riferimento)|(ho inoltrato|inoltro) (la sua|la tua|il suo|il tuo) (mail|email|messaggio)",
     ),
-    class_rule(Wrong, "wrong_person.left.nl", 0.9, r"(werkt|ben|is) niet meer (bij|voor|werkzaam)|heeft het bedrijf verlaten|is uit dienst|niet langer (werkzaam|in dienst)"),
+    class_rule(
+        Wrong,
+        "wrong_person.left.nl",
+        0.9,
+        r"(werkt|ben|is) niet meer (bij|voor|werkzaam)|heeft het bedrijf verlaten|is uit dienst|niet langer (werkzaam|in dienst)",
+    ),
     class_rule(
         Wrong,
         "wrong_person.nl",
         0.85,
         r"niet de (juiste|aangewezen) persoon|(neem contact op met|kunt u contact opnemen met|wend u tot) (mijn|onze)|(mijn|onze) collega .{0,40}(gaat over|verantwoordelijk)|doorgestuurd (naar|aan)",
     ),
-    class_rule(Wrong, "wrong_person.left.pt", 0.9, r"(não|nao) trabalha mais|deixou a empresa|já não (faz parte|trabalha)"),
+    class_rule(
+        Wrong,
+        "wrong_person.left.pt",
+        0.9,
+        r"(não|nao) trabalha mais|deixou a empresa|já não (faz parte|trabalha)",
+    ),
     class_rule(
         Wrong,
         "wrong_person.pt",
@@ -461,42 +552,72 @@ static CLASS_RULES: &[ClassRule] = &[
         0.9,
         r"kein(en)? (interesse|bedarf)|nicht interessiert|(brauchen|benötigen) (wir|ich) nicht|nein,? danke|kein thema für (uns|mich)",
     ),
-    class_rule(No, "not_interested.de.have_one", 0.55, r"(haben|nutzen|verwenden) (bereits|schon)|derzeit nicht|aktuell nicht"),
+    class_rule(
+        No,
+        "not_interested.de.have_one",
+        0.55,
+        r"(haben|nutzen|verwenden) (bereits|schon)|derzeit nicht|aktuell nicht",
+    ),
     class_rule(
         No,
         "not_interested.fr",
         0.9,
         r"pas intéressée?s?|(ne|n')\s?(nous|me) intéresse pas|pas (de|d') (besoin|intérêt)|non merci|pas pour (nous|moi)",
     ),
-    class_rule(No, "not_interested.fr.have_one", 0.55, r"(avons|ai) déjà|pas pour le moment|pas en ce moment"),
+    class_rule(
+        No,
+        "not_interested.fr.have_one",
+        0.55,
+        r"(avons|ai) déjà|pas pour le moment|pas en ce moment",
+    ),
     class_rule(
         No,
         "not_interested.es",
         0.9,
         r"no (estamos|estoy) interesad[oa]s?|no (me|nos) interesa|no,? gracias|no (necesitamos|necesito)",
     ),
-    class_rule(No, "not_interested.es.have_one", 0.55, r"ya (tenemos|contamos con|trabajamos con)|por ahora no|de momento no"),
+    class_rule(
+        No,
+        "not_interested.es.have_one",
+        0.55,
+        r"ya (tenemos|contamos con|trabajamos con)|por ahora no|de momento no",
+    ),
     class_rule(
         No,
         "not_interested.it",
         0.9,
         r"non (siamo|sono) interessat[oiae]|non (mi|ci) interessa|no,? grazie|non (ci|mi) serve",
     ),
-    class_rule(No, "not_interested.it.have_one", 0.55, r"(abbiamo|ho) già|per ora no|al momento no"),
+    class_rule(
+        No,
+        "not_interested.it.have_one",
+        0.55,
+        r"(abbiamo|ho) già|per ora no|al momento no",
+    ),
     class_rule(
         No,
         "not_interested.nl",
         0.9,
         r"geen interesse|niet geïnteresseerd|nee,? (bedankt|dank (je|u))|geen behoefte",
     ),
-    class_rule(No, "not_interested.nl.have_one", 0.55, r"(hebben|gebruiken) (al|reeds)|op dit moment niet|momenteel niet"),
+    class_rule(
+        No,
+        "not_interested.nl.have_one",
+        0.55,
+        r"(hebben|gebruiken) (al|reeds)|op dit moment niet|momenteel niet",
+    ),
     class_rule(
         No,
         "not_interested.pt",
         0.9,
         r"(não|nao) (temos|tenho) interesse|(não|nao) (estamos|estou) interessad[oa]s?|(não|nao),? obrigad[oa]|sem interesse",
     ),
-    class_rule(No, "not_interested.pt.have_one", 0.55, r"já (temos|utilizamos|usamos|trabalhamos com)|no momento não|por enquanto não"),
+    class_rule(
+        No,
+        "not_interested.pt.have_one",
+        0.55,
+        r"já (temos|utilizamos|usamos|trabalhamos com)|no momento não|por enquanto não",
+    ),
     // --- meeting request ------------------------------------------------------
     class_rule(
         Meet,
@@ -510,43 +631,78 @@ static CLASS_RULES: &[ClassRule] = &[
         0.85,
         r"\b(call|ring|phone) me\b|give me a (call|ring)|rufen sie mich .{0,20}an|ruf mich .{0,20}an|appelez-moi|m'appeler|llámame|llámeme|llamarme|chiamami|mi chiami|chiamarmi|bel me|mij bellen|ligar-me|ligue-me|me ligar|me liga\b",
     ),
-    class_rule(Meet, "meeting_request.en.word", 0.4, r"\b(call|meeting|demo|zoom|teams call|google meet|catch[- ]up)\b"),
-    class_rule(Meet, "meeting_request.time", 0.35, r"\b\d{1,2}(:\d{2})? ?(am|pm|uhr|h\b)|\b\d{1,2}h\d{2}\b|\b\d{1,2}:\d{2}\b"),
+    class_rule(
+        Meet,
+        "meeting_request.en.word",
+        0.4,
+        r"\b(call|meeting|demo|zoom|teams call|google meet|catch[- ]up)\b",
+    ),
+    class_rule(
+        Meet,
+        "meeting_request.time",
+        0.35,
+        r"\b\d{1,2}(:\d{2})? ?(am|pm|uhr|h\b)|\b\d{1,2}h\d{2}\b|\b\d{1,2}:\d{2}\b",
+    ),
     class_rule(
         Meet,
         "meeting_request.de",
         0.9,
         r"(lassen sie uns|können wir|sollen wir|wollen wir|gerne) .{0,30}(telefonieren|sprechen|treffen|austauschen|termin)|termin (vereinbaren|ausmachen|finden|vorschlagen)|(montag|dienstag|mittwoch|donnerstag|freitag) .{0,25}(uhr|passt|geht)|schicken sie (mir )?(eine )?einladung",
     ),
-    class_rule(Meet, "meeting_request.de.word", 0.4, r"\b(termin|telefonat|gespräch|videocall|kennenlernen)\b"),
+    class_rule(
+        Meet,
+        "meeting_request.de.word",
+        0.4,
+        r"\b(termin|telefonat|gespräch|videocall|kennenlernen)\b",
+    ),
     class_rule(
         Meet,
         "meeting_request.fr",
         0.9,
         r"(pouvons-nous|on peut|pourrions-nous|peut-on|on pourrait) .{0,25}(parler|échanger|appeler|caler|rencontrer)|(caler|planifier|fixer|organiser|prévoir) (un|une) (appel|rendez-vous|réunion|créneau|échange|call|visio)|(lundi|mardi|mercredi|jeudi|vendredi) .{0,25}(\d{1,2} ?h|à \d)|(je suis|suis) disponible",
     ),
-    class_rule(Meet, "meeting_request.fr.word", 0.4, r"\b(appel|rendez-vous|réunion|visio|créneau)\b"),
+    class_rule(
+        Meet,
+        "meeting_request.fr.word",
+        0.4,
+        r"\b(appel|rendez-vous|réunion|visio|créneau)\b",
+    ),
     class_rule(
         Meet,
         "meeting_request.es",
         0.9,
         r"(podemos|podríamos|quisiera|me gustaría) (hablar|reunirnos|tener una (llamada|reunión)|agendar|coordinar)|(agendar|programar|coordinar|organizar) (una )?(llamada|reunión|videollamada)|(lunes|martes|miércoles|jueves|viernes) .{0,25}(a las|\d)|(estoy|estaré) disponible",
     ),
-    class_rule(Meet, "meeting_request.es.word", 0.4, r"\b(llamada|reunión|videollamada)\b"),
+    class_rule(
+        Meet,
+        "meeting_request.es.word",
+        0.4,
+        r"\b(llamada|reunión|videollamada)\b",
+    ),
     class_rule(
         Meet,
         "meeting_request.it",
         0.9,
         r"(possiamo|potremmo|vorrei) (sentirci|parlarne|fissare|organizzare|fare una (call|chiamata))|(fissare|organizzare|programmare) (una )?(chiamata|call|riunione|incontro)|(lunedì|martedì|mercoledì|giovedì|venerdì) .{0,25}(alle|\d)|sono disponibile",
     ),
-    class_rule(Meet, "meeting_request.it.word", 0.4, r"\b(chiamata|riunione|incontro|sentirci)\b"),
+    class_rule(
+        Meet,
+        "meeting_request.it.word",
+        0.4,
+        r"\b(chiamata|riunione|incontro|sentirci)\b",
+    ),
     class_rule(
         Meet,
         "meeting_request.nl",
         0.9,
         r"(kunnen we|zullen we|laten we) .{0,25}(bellen|afspreken|spreken|inplannen|afspraak)|(afspraak|call|gesprek|belafspraak) (inplannen|maken|plannen)|(maandag|dinsdag|woensdag|donderdag|vrijdag) .{0,25}(om|\d)|(ik ben|ben) beschikbaar",
     ),
-    class_rule(Meet, "meeting_request.nl.word", 0.4, r"\b(afspraak|gesprek|belletje|kennismaking)\b"),
+    class_rule(
+        Meet,
+        "meeting_request.nl.word",
+        0.4,
+        r"\b(afspraak|gesprek|belletje|kennismaking)\b",
+    ),
     class_rule(
         Meet,
         "meeting_request.pt",
@@ -561,7 +717,12 @@ static CLASS_RULES: &[ClassRule] = &[
         0.85,
         r"(send|share|forward|email) (me|us|over) (some |more |a few |the )?(info|information|details|a deck|the deck|deck|a brochure|brochure|case stud|pricing|prices|examples|a one-pager|materials)|(more|additional|further) (info|information|details)|how much (does|do|is|would)|what (does it|do you|would it) (cost|charge)|can you (tell|explain|share|send|clarify)|could you (tell|explain|share|send|clarify)|do you (have|offer|support|work with|integrate)|how (it|this|that) (works|would work)|how does (it|this|that) work|what (would|does|will) .{1,40} look like",
     ),
-    class_rule(Info, "information_request.en.pricing", 0.6, r"\b(pricing|price|prices|cost|costs|quote|rates)\b"),
+    class_rule(
+        Info,
+        "information_request.en.pricing",
+        0.6,
+        r"\b(pricing|price|prices|cost|costs|quote|rates)\b",
+    ),
     class_rule(Info, "information_request.question", 0.3, r"\?"),
     class_rule(
         Info,
@@ -569,42 +730,72 @@ static CLASS_RULES: &[ClassRule] = &[
         0.85,
         r"(mehr|weitere|nähere) (informationen|infos|details|unterlagen)|(schicken|senden) sie (mir|uns)|(wie|was) (funktioniert|kostet)|was kostet",
     ),
-    class_rule(Info, "information_request.de.pricing", 0.6, r"\b(preis|preise|kosten|angebot|konditionen)\b"),
+    class_rule(
+        Info,
+        "information_request.de.pricing",
+        0.6,
+        r"\b(preis|preise|kosten|angebot|konditionen)\b",
+    ),
     class_rule(
         Info,
         "information_request.fr",
         0.85,
         r"plus d'informations|davantage d'informations|plus de (détails|précisions)|(envoyez|envoyer|transmettre|faire parvenir)[- ](moi|nous)|combien (coûte|ça coûte|cela coûte)",
     ),
-    class_rule(Info, "information_request.fr.pricing", 0.6, r"\b(prix|tarifs?|coûts?|devis)\b"),
+    class_rule(
+        Info,
+        "information_request.fr.pricing",
+        0.6,
+        r"\b(prix|tarifs?|coûts?|devis)\b",
+    ),
     class_rule(
         Info,
         "information_request.es",
         0.85,
         r"más (información|detalles|info)|cuánto cuesta|(envíe|envíen|enviar|mándame|mande|envíame)(me|nos)? (información|detalles|más)",
     ),
-    class_rule(Info, "information_request.es.pricing", 0.6, r"\b(precio|precios|costo|coste|tarifas?|cotización|presupuesto)\b"),
+    class_rule(
+        Info,
+        "information_request.es.pricing",
+        0.6,
+        r"\b(precio|precios|costo|coste|tarifas?|cotización|presupuesto)\b",
+    ),
     class_rule(
         Info,
         "information_request.it",
         0.85,
         r"(maggiori|più) (informazioni|dettagli)|quanto costa|(inviarmi|mandarmi|inviarci|mandarci|inviatemi|mandatemi)",
     ),
-    class_rule(Info, "information_request.it.pricing", 0.6, r"\b(prezzo|prezzi|costo|costi|preventivo|listino)\b"),
+    class_rule(
+        Info,
+        "information_request.it.pricing",
+        0.6,
+        r"\b(prezzo|prezzi|costo|costi|preventivo|listino)\b",
+    ),
     class_rule(
         Info,
         "information_request.nl",
         0.85,
         r"meer (informatie|info|details)|wat kost|(stuur|stuurt|sturen) .{0,20}(informatie|info|details|brochure)",
     ),
-    class_rule(Info, "information_request.nl.pricing", 0.6, r"\b(prijs|prijzen|kosten|offerte|tarief|tarieven)\b"),
+    class_rule(
+        Info,
+        "information_request.nl.pricing",
+        0.6,
+        r"\b(prijs|prijzen|kosten|offerte|tarief|tarieven)\b",
+    ),
     class_rule(
         Info,
         "information_request.pt",
         0.85,
         r"mais (informações|detalhes|info)|quanto custa|(enviar|envie|enviem|mandar|mande)(-me|-nos)? (mais )?(informações|detalhes|material)",
     ),
-    class_rule(Info, "information_request.pt.pricing", 0.6, r"\b(preço|preços|custo|custos|orçamento|valores)\b"),
+    class_rule(
+        Info,
+        "information_request.pt.pricing",
+        0.6,
+        r"\b(preço|preços|custo|custos|orçamento|valores)\b",
+    ),
     // --- interested -----------------------------------------------------------
     class_rule(
         Yes,
@@ -618,11 +809,36 @@ static CLASS_RULES: &[ClassRule] = &[
         0.75,
         r"interessiert|interessant|(klingt|hört sich) .{0,10}(gut|interessant|spannend)|gerne mehr (erfahren|wissen)|\bja,? gerne\b",
     ),
-    class_rule(Yes, "interested.fr", 0.75, r"intéress|en savoir plus|\bavec plaisir\b|\bvolontiers\b|ça (a l'air|semble) (intéressant|bien)"),
-    class_rule(Yes, "interested.es", 0.75, r"(me|nos) interesa|interesad[oa]|interesante|suena (bien|interesante)|saber más|\bsí,? claro\b"),
-    class_rule(Yes, "interested.it", 0.75, r"(mi|ci) interessa|interessat[oa]|interessante|sembra (interessante|utile)|saperne di più|\bvolentieri\b"),
-    class_rule(Yes, "interested.nl", 0.75, r"geïnteresseerd|interessant|klinkt (goed|interessant)|graag meer (weten|horen)|\bja,? graag\b"),
-    class_rule(Yes, "interested.pt", 0.75, r"(tenho|temos) interesse|interessad[oa]|interessante|parece (bom|interessante)|saber mais|\bcom certeza\b"),
+    class_rule(
+        Yes,
+        "interested.fr",
+        0.75,
+        r"intéress|en savoir plus|\bavec plaisir\b|\bvolontiers\b|ça (a l'air|semble) (intéressant|bien)",
+    ),
+    class_rule(
+        Yes,
+        "interested.es",
+        0.75,
+        r"(me|nos) interesa|interesad[oa]|interesante|suena (bien|interesante)|saber más|\bsí,? claro\b",
+    ),
+    class_rule(
+        Yes,
+        "interested.it",
+        0.75,
+        r"(mi|ci) interessa|interessat[oa]|interessante|sembra (interessante|utile)|saperne di più|\bvolentieri\b",
+    ),
+    class_rule(
+        Yes,
+        "interested.nl",
+        0.75,
+        r"geïnteresseerd|interessant|klinkt (goed|interessant)|graag meer (weten|horen)|\bja,? graag\b",
+    ),
+    class_rule(
+        Yes,
+        "interested.pt",
+        0.75,
+        r"(tenho|temos) interesse|interessad[oa]|interessante|parece (bom|interessante)|saber mais|\bcom certeza\b",
+    ),
     // --- out of office (a person writing it, or the body of an auto-reply) -----
     class_rule(
         Ooo,
@@ -694,7 +910,12 @@ pub(super) static EMAIL_IN_TEXT: LazyLock<Regex> =
 /// The class rules that match `text`, in table order.
 pub(super) fn matching_class_rules(text: &str) -> impl Iterator<Item = &'static ClassRule> {
     let text = text.to_lowercase();
-    let matched: Vec<usize> = CLASS_COMPILED.iter().enumerate().filter(|(_, r)| r.is_match(&text)).map(|(i, _)| i).collect();
+    let matched: Vec<usize> = CLASS_COMPILED
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_match(&text))
+        .map(|(i, _)| i)
+        .collect();
     matched.into_iter().map(|i| &CLASS_RULES[i])
 }
 
@@ -796,7 +1017,9 @@ mod tests {
                             }
                             _ => {}
                         }
-                        members.last_mut().map(|m| m.push(c));
+                        if let Some(member) = members.last_mut() {
+                            member.push(c);
+                        }
                     }
                     for member in members {
                         let ends = at_boundary(after) && member.chars().last().is_some_and(|c| !c.is_ascii());
@@ -815,18 +1038,40 @@ mod tests {
 
     #[test]
     fn no_non_ascii_letter_touches_a_word_boundary() {
-        let tables = [&*BOUNCE_FROM, &*BOUNCE_SUBJECT, &*BOUNCE_BODY, &*AUTO_SUBJECT, &*AUTO_BODY];
-        let mut patterns: Vec<String> = tables.iter().flat_map(|t| t.rules.iter().map(|r| r.pattern.to_owned())).collect();
+        let tables = [
+            &*BOUNCE_FROM,
+            &*BOUNCE_SUBJECT,
+            &*BOUNCE_BODY,
+            &*AUTO_SUBJECT,
+            &*AUTO_BODY,
+        ];
+        let mut patterns: Vec<String> = tables
+            .iter()
+            .flat_map(|t| t.rules.iter().map(|r| r.pattern.to_owned()))
+            .collect();
         patterns.extend(CLASS_RULES.iter().map(|r| r.rule.pattern.to_owned()));
         for regex in [
-            &*RETURNED_COPY, &*HARD_PHRASES, &*SOFT_PHRASES, &*DNC_SUBJECT, &*HISTORY_MARKER, &*HEADER_FIELD,
-            &*HEADER_FROM, &*ATTRIBUTION, &*ATTRIBUTION_START, &*DEVICE_SIGNATURE, &*DISCLAIMER,
+            &*RETURNED_COPY,
+            &*HARD_PHRASES,
+            &*SOFT_PHRASES,
+            &*DNC_SUBJECT,
+            &*HISTORY_MARKER,
+            &*HEADER_FIELD,
+            &*HEADER_FROM,
+            &*ATTRIBUTION,
+            &*ATTRIBUTION_START,
+            &*DEVICE_SIGNATURE,
+            &*DISCLAIMER,
         ] {
             patterns.push(regex.as_str().replace(r"(?-u:\b)", r"\b"));
         }
         patterns.extend(super::super::dates::pattern_sources());
-        let problems: Vec<(String, Vec<String>)> =
-            patterns.into_iter().map(|p| (boundary_problems(&p), p)).filter(|(b, _)| !b.is_empty()).map(|(b, p)| (p, b)).collect();
+        let problems: Vec<(String, Vec<String>)> = patterns
+            .into_iter()
+            .map(|p| (boundary_problems(&p), p))
+            .filter(|(b, _)| !b.is_empty())
+            .map(|(b, p)| (p, b))
+            .collect();
         assert!(problems.is_empty(), "{problems:#?}");
     }
 

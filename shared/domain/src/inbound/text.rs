@@ -21,7 +21,10 @@ pub(super) fn tidy(text: &str) -> String {
     let mut blank_run = 0usize;
     for line in text.lines() {
         let line = line.trim_end_matches(|c: char| c.is_whitespace() || is_invisible(c));
-        if line.trim_start_matches(|c: char| c.is_whitespace() || is_invisible(c)).is_empty() {
+        if line
+            .trim_start_matches(|c: char| c.is_whitespace() || is_invisible(c))
+            .is_empty()
+        {
             blank_run += 1;
             continue;
         }
@@ -39,7 +42,11 @@ pub(super) fn tidy(text: &str) -> String {
 
 fn push_visible(out: &mut String, line: &str) {
     if line.chars().any(is_invisible) {
-        out.extend(line.chars().map(|c| if c == '\u{a0}' { ' ' } else { c }).filter(|c| !is_invisible(*c)));
+        out.extend(
+            line.chars()
+                .map(|c| if c == '\u{a0}' { ' ' } else { c })
+                .filter(|c| !is_invisible(*c)),
+        );
     } else {
         out.push_str(line);
     }
@@ -47,13 +54,19 @@ fn push_visible(out: &mut String, line: &str) {
 
 /// Characters HTML mail uses for layout that carry no text.
 pub(super) fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{a0}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | '\u{ad}')
+    matches!(
+        c,
+        '\u{a0}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | '\u{ad}'
+    )
 }
 
 /// Whitespace runs as one space, trimmed: how two texts are compared.
 pub fn normalise_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split(|c: char| c.is_whitespace() || is_invisible(c)).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| c.is_whitespace() || is_invisible(c))
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
