@@ -48,6 +48,10 @@ fn main() {
             std::hint::black_box(analyze(std::hint::black_box(raw), &RulesClassifier));
         }
         let full = (thread_cpu_micros().saturating_sub(start)) as f64 / repeat as f64;
-        println!("{name}: {} bytes, parse {parse:.1} µs, analyze {full:.1} µs, ratio {:.2}", raw.len(), full / parse);
+        println!(
+            "{name}: {} bytes, parse {parse:.1} µs, analyze {full:.1} µs, ratio {:.2}",
+            raw.len(),
+            full / parse
+        );
     }
 }

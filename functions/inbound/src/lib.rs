@@ -70,11 +70,25 @@ mod tests {
             Not interested, thanks.\r\n";
         let (analysis, _) = analyze_timed(raw, &RulesClassifier);
         let json = serde_json::to_value(StoredAnalysis::from(&analysis)).expect("serialises");
-        let mut keys: Vec<&str> = json.as_object().expect("an object").keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["bounce", "classification", "confidence", "kind", "rationale", "referral", "return_date", "visible_text"]
+            [
+                "bounce",
+                "classification",
+                "confidence",
+                "kind",
+                "rationale",
+                "referral",
+                "return_date",
+                "visible_text"
+            ]
         );
         assert_eq!(json["kind"], "human");
         assert_eq!(json["classification"], "not_interested");
