@@ -2,8 +2,10 @@
 //! messages again (later passes): the regex crate builds its DFAs lazily, so a
 //! benchmark that repeats one message shows only the warm cost. Run:
 //! `cargo run --release -p inbound --example cold_warm -- tests/fixtures/replies/*.eml`
-//! (`PASSES=1` for one pass).
+//! (`PASSES=1` for one pass). `REPEAT=N` then times each file N more times,
+//! warm, in thread CPU time: `analyze` against mail-parser's parse alone.
 
+use cc_domain::inbound::mail_parser;
 use inbound::{RulesClassifier, analyze, thread_cpu_micros, warm_up};
 
 fn main() {
@@ -29,6 +31,27 @@ fn main() {
             "pass {pass}: {spent} µs for {} messages, {} µs per message",
             files.len(),
             spent / files.len() as u64
+        );
+    }
+    let repeat: u64 = std::env::var("REPEAT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    if repeat == 0 {
+        return;
+    }
+    for (raw, name) in files.iter().zip(std::env::args().skip(1)) {
+        let start = thread_cpu_micros();
+        for _ in 0..repeat {
+            std::hint::black_box(mail_parser().parse(std::hint::black_box(&raw[..])));
+        }
+        let parse = (thread_cpu_micros().saturating_sub(start)) as f64 / repeat as f64;
+        let start = thread_cpu_micros();
+        for _ in 0..repeat {
+            std::hint::black_box(analyze(std::hint::black_box(raw), &RulesClassifier));
+        }
+        let full = (thread_cpu_micros().saturating_sub(start)) as f64 / repeat as f64;
+        println!(
+            "{name}: {} bytes, parse {parse:.1} µs, analyze {full:.1} µs, ratio {:.2}",
+            raw.len(),
+            full / parse
         );
     }
 }

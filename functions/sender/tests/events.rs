@@ -27,6 +27,7 @@ async fn a_job_for_an_unknown_email_is_done_and_an_undecodable_record_is_reporte
         // acknowledged: SQS's redrive policy then takes it to the DLQ.
         dead_letters: None,
         templates: Default::default(),
+        replies: None,
     };
     let response = sender.handle(event("sender-send-jobs.json")).await;
     let failed: Vec<_> = response

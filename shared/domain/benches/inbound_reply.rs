@@ -117,6 +117,10 @@ fn bench(c: &mut Criterion) {
     );
     assert!(check.visible_text.starts_with("Hi Sam,"), "{}", check.visible_text);
     println!("reply_20k: {} bytes", reply.len());
+    // For a CPU-time measurement outside criterion (see the `cold_warm` example of `inbound`).
+    if let Some(path) = std::env::var_os("INBOUND_REPLY_20K_OUT") {
+        std::fs::write(&path, &reply).unwrap_or_else(|e| panic!("{}: {e}", path.to_string_lossy()));
+    }
 
     let mut group = c.benchmark_group("inbound_reply_20k");
     group.throughput(Throughput::Bytes(reply.len() as u64));

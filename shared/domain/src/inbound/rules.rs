@@ -1017,7 +1017,9 @@ mod tests {
                             }
                             _ => {}
                         }
-                        members.last_mut().map(|m| m.push(c));
+                        if let Some(member) = members.last_mut() {
+                            member.push(c);
+                        }
                     }
                     for member in members {
                         let ends = at_boundary(after) && member.chars().last().is_some_and(|c| !c.is_ascii());
