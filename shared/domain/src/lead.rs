@@ -85,6 +85,7 @@ pub struct Lead {
     pub campaign_id: CampaignId,
     pub organization_id: Option<OrganizationId>,
     /// `null` for a lead reached only by phone: such a lead is never mailed.
+    #[schema(required = true)]
     pub email: Option<EmailAddress>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,

@@ -19,10 +19,12 @@ use std::collections::{BTreeMap, HashMap};
 
 const NOT_FOUND: DomainError = DomainError::NotFound { entity: "import" };
 
-fn duplicate_reason(holder: impl std::fmt::Display, identity: Option<&str>) -> String {
-    let what = match identity {
-        Some(identity) if identity.starts_with(crate::lead::PHONE_IDENTITY_PREFIX) => "phone",
-        _ => "email",
+/// Why a row is a duplicate; `identity` is what it repeats (an address, or `tel:` and a phone).
+fn duplicate_reason(holder: impl std::fmt::Display, identity: &str) -> String {
+    let what = if identity.starts_with(crate::lead::PHONE_IDENTITY_PREFIX) {
+        "phone"
+    } else {
+        "email"
     };
     format!("duplicate: {holder} already has this {what}")
 }
@@ -125,7 +127,7 @@ fn settle_rows(
                 job.duplicates += 1;
                 errors.push(RowError {
                     row,
-                    reason: duplicate_reason(format!("row {first}"), Some(&key)),
+                    reason: duplicate_reason(format!("row {first}"), &key),
                 });
                 continue;
             }
@@ -254,18 +256,17 @@ pub async fn ingest_batch(store: &dyn Store, batch: LeadBatch, now: DateTime<Utc
         ..Default::default()
     };
     let (rows, mut to_store): (Vec<u32>, Vec<Lead>) = leads.into_iter().unzip();
-    let identities: Vec<String> = to_store.iter().map(Lead::identity).collect();
     super::organizations::link_by_domain(store, &mut to_store, now).await?;
     // Created covers leads an earlier attempt at this batch stored (same origin).
     let results = store.insert_leads(&mut to_store).await?;
-    for ((row, result), identity) in rows.into_iter().zip(results).zip(&identities) {
+    for ((row, result), lead) in rows.into_iter().zip(results).zip(&to_store) {
         match result {
             LeadInsert::Created => outcome.created += 1,
             LeadInsert::Duplicate(holder) => {
                 outcome.duplicates += 1;
                 outcome.errors.push(RowError {
                     row,
-                    reason: duplicate_reason(format!("lead {holder}"), Some(identity)),
+                    reason: duplicate_reason(format!("lead {holder}"), &lead.identity()),
                 });
             }
         }

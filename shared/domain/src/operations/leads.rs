@@ -262,7 +262,9 @@ pub async fn update(
             .replace_lead(&lead, &previous)
             .await?
             .map_err(|AlreadyExists(existing)| DomainError::Conflict {
-                message: format!("lead {existing} of this campaign already has this email (or, without one, phone)"),
+                message: format!(
+                    "lead {existing} of this campaign already has this email (or, for a lead without one, this phone)"
+                ),
                 existing_id: Some(existing.to_string()),
             })?;
         Ok(lead)
