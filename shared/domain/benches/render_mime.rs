@@ -126,7 +126,7 @@ fn bench(c: &mut Criterion) {
         let rendered = template.render(&context, email_id).unwrap();
         let message = OutboundMessage {
             from: Mailbox::new(sender.name, from.clone()),
-            to: Mailbox::new(Some("Ann Lee"), lead.email.clone()),
+            to: Mailbox::new(Some("Ann Lee"), lead.email.clone().unwrap()),
             reply_to: None,
             subject: rendered.subject,
             text: rendered.text,

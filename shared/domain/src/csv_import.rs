@@ -172,7 +172,8 @@ pub enum CsvError {
     NotText,
     #[error("the file is not valid CSV: {0}")]
     Malformed(String),
-    #[error("no column holds email addresses; the headers are: {0}")]
+    /// Neither an email nor a phone column: no row could be a lead.
+    #[error("no column holds email addresses or phone numbers; the headers are: {0}")]
     NoEmailColumn(String),
     #[error("mapping: `{header}` is not a column of the file")]
     UnknownMappedHeader { header: String },
@@ -334,7 +335,8 @@ pub fn parse(bytes: &[u8], explicit: &BTreeMap<String, String>) -> Result<Parsed
         .map(|h| h.trim().to_string())
         .collect();
     let columns = map_columns(&headers, explicit)?;
-    if !columns.contains(&Column::Field(LeadField::Email)) {
+    // Leads without an email are known by their phone, so a file of phone numbers is a lead file too.
+    if !columns.contains(&Column::Field(LeadField::Email)) && !columns.contains(&Column::Field(LeadField::Phone)) {
         return Err(CsvError::NoEmailColumn(headers.join(", ")));
     }
     let mut rows = Vec::new();
@@ -418,8 +420,8 @@ fn assemble<'a>(cells: impl Iterator<Item = (&'a Column, &'a str)>) -> Result<Va
             lead.entry("last_name").or_insert(Value::String(last));
         }
     }
-    if !lead.contains_key("email") {
-        return Err("the email is missing".into());
+    if !lead.contains_key("email") && !lead.contains_key("phone") {
+        return Err("the email is missing (a lead needs an email or a phone)".into());
     }
     if !custom.is_empty() {
         lead.insert("custom_fields".into(), Value::Object(custom));

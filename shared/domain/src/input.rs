@@ -137,6 +137,16 @@ impl Problems {
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }
+
+    /// Whether `field` (below the base) has an error already.
+    pub fn has(&self, field: &str) -> bool {
+        self.errors.iter().any(|e| {
+            e.field
+                .strip_prefix(self.base.as_str())
+                .and_then(|f| f.strip_prefix('/'))
+                == Some(field)
+        })
+    }
 }
 
 /// Optional free text: trimmed, empty means absent, at most `max` characters.

@@ -84,11 +84,14 @@ pub struct Lead {
     pub tenant_id: TenantId,
     pub campaign_id: CampaignId,
     pub organization_id: Option<OrganizationId>,
-    pub email: EmailAddress,
+    /// `null` for a lead reached only by phone: such a lead is never mailed.
+    #[schema(required = true)]
+    pub email: Option<EmailAddress>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub company_name: Option<String>,
     pub job_title: Option<String>,
+    /// E.164, e.g. `+4915112345678`.
     pub phone: Option<String>,
     pub website: Option<String>,
     pub linkedin_url: Option<String>,
@@ -123,11 +126,13 @@ pub struct Lead {
     pub version: u64,
 }
 
-/// One lead of `POST /v1/campaigns/{id}/leads`.
+/// One lead of `POST /v1/campaigns/{id}/leads`: an `email`, or a `phone`
+/// for a lead that is only called (it is never mailed), or both.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLead {
-    pub email: String,
+    #[serde(default)]
+    pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub company_name: Option<String>,
@@ -220,6 +225,33 @@ fn dialling_country<'a>(lead_country: Option<&'a str>, default_country: Option<&
     lead_country.filter(|c| c.trim().len() == 2).or(default_country)
 }
 
+/// What a lead is known by in its campaign when it has no email: its phone in E.164.
+pub const PHONE_IDENTITY_PREFIX: &str = "tel:";
+
+const NO_CONTACT: &str = "a lead needs an email or a phone";
+
+/// A lead's identity from its normalised contact fields: the whole address
+/// in lower case, else `tel:` and the E.164 phone. `None` when it has neither.
+pub fn identity_of(email: Option<&EmailAddress>, phone: Option<&str>) -> Option<String> {
+    match (email, phone) {
+        (Some(email), _) => Some(email.dedup_key()),
+        (None, Some(phone)) => Some(format!("{PHONE_IDENTITY_PREFIX}{phone}")),
+        (None, None) => None,
+    }
+}
+
+/// The identity an input lead object (API item, mapped CSV row) will have, if
+/// its email or, without one, its phone is valid: how a file's repeats are
+/// found before its rows are built into leads.
+pub fn identity_of_input(lead: &Value, default_country: Option<&str>) -> Option<String> {
+    let text = |field: &str| lead.get(field).and_then(Value::as_str).filter(|v| !v.trim().is_empty());
+    if let Some(email) = text("email") {
+        return EmailAddress::parse(email).ok().map(|e| e.dedup_key());
+    }
+    let phone = enrich::normalise_phone(text("phone")?, dialling_country(text("country"), default_country)).ok()?;
+    identity_of(None, Some(&phone))
+}
+
 fn score(value: u8) -> Result<u8, String> {
     if value > 100 {
         Err("must be between 0 and 100".into())
@@ -271,7 +303,11 @@ impl Lead {
         default_country: Option<&str>,
     ) -> Result<Self, Vec<crate::FieldError>> {
         let mut p = Problems::at(base);
-        let email = p.check("email", EmailAddress::parse(&input.email));
+        // A blank email is no email: the lead may still be reached by phone.
+        let email = input
+            .email
+            .filter(|raw| !raw.trim().is_empty())
+            .and_then(|raw| p.check("email", EmailAddress::parse(&raw)));
         let text = |p: &mut Problems, field: &str, value: Option<String>, max: usize| {
             p.check(field, input::optional_text(value, max)).flatten()
         };
@@ -298,15 +334,22 @@ impl Lead {
         let score = input.score.and_then(|s| p.check("score", score(s)));
         let custom_fields = p.check("custom_fields", input::bounded_object(input.custom_fields));
         let personalization = p.check("personalization", personalization(input.personalization));
+        // Without an email the phone is the identity; a phone refused above already says what is wrong.
+        if email.is_none() && phone.is_none() && !p.has("email") && !p.has("phone") {
+            p.add("email", NO_CONTACT);
+        }
         p.into_result()?;
-        let email = email.expect("checked above");
-        let identity = email.dedup_key();
+        let identity = identity_of(email.as_ref(), phone.as_deref())
+            .ok_or_else(|| vec![crate::FieldError::new(format!("{base}/email"), NO_CONTACT)])?;
         let mut lead = Self {
             id: LeadId::for_identity(campaign_id, &identity, 0),
             tenant_id,
             campaign_id,
             organization_id: input.organization_id,
-            email_flags: enrich::classify_key(&identity),
+            email_flags: email
+                .as_ref()
+                .map(|_| enrich::classify_key(&identity))
+                .unwrap_or_default(),
             email,
             first_name,
             last_name,
@@ -339,9 +382,18 @@ impl Lead {
         Ok(lead)
     }
 
-    /// What makes a lead unique in its campaign: its whole address, compared case-insensitively.
+    /// What makes a lead unique in its campaign: its whole address, compared
+    /// case-insensitively, or for a lead without one its E.164 phone
+    /// (`tel:+4915112345678`). Every constructor ensures one of the two; a
+    /// stored lead with neither (never written) would be known by its own id,
+    /// a duplicate of nothing.
     pub fn identity(&self) -> String {
-        self.email.dedup_key()
+        identity_of(self.email.as_ref(), self.phone.as_deref()).unwrap_or_else(|| format!("id:{}", self.id))
+    }
+
+    /// The address to mail, if the lead has one.
+    pub fn mail_address(&self) -> Option<&EmailAddress> {
+        self.email.as_ref()
     }
 
     /// The id the lead gets at position `probe` of its identity's id chain.
@@ -368,11 +420,17 @@ impl Lead {
     pub fn apply(&mut self, patch: LeadPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
         let mut next = self.clone();
         let mut p = Problems::at("");
+        let clears_email = matches!(patch.email, input::Patch::Null);
+        let clears_phone = matches!(patch.phone, input::Patch::Null);
         p.check(
             "email",
-            patch
-                .email
-                .apply_required(&mut next.email, |raw| EmailAddress::parse(&raw)),
+            patch.email.apply_optional(&mut next.email, |raw| {
+                if raw.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    EmailAddress::parse(&raw).map(Some)
+                }
+            }),
         );
         for (field, target, value, max) in [
             ("first_name", &mut next.first_name, patch.first_name, SHORT),
@@ -427,7 +485,17 @@ impl Lead {
                 next.personalization = lines;
             }
         }
-        next.email_flags = enrich::classify(&next.email);
+        if next.email.is_none() && next.phone.is_none() && p.is_empty() {
+            p.add(
+                if clears_phone && !clears_email {
+                    "phone"
+                } else {
+                    "email"
+                },
+                NO_CONTACT,
+            );
+        }
+        next.email_flags = next.email.as_ref().map(enrich::classify).unwrap_or_default();
         match score_patch {
             input::Patch::Value(given) => {
                 if let Some(given) = p.check("score", score(given)) {
@@ -481,7 +549,7 @@ pub(crate) mod tests {
     #[test]
     fn a_valid_lead_is_normalised() {
         let l = lead(json!({"email": " Ann@ACME.io ", "first_name": " Ann ", "personalization": {"icebreaker": "Loved your talk"}})).unwrap();
-        assert_eq!(l.email.as_str(), "Ann@acme.io");
+        assert_eq!(l.email.as_ref().map(|e| e.as_str()), Some("Ann@acme.io"));
         assert_eq!(l.first_name.as_deref(), Some("Ann"));
         assert_eq!(l.status, LeadStatus::New);
     }
@@ -522,6 +590,117 @@ pub(crate) mod tests {
         l.change_status(LeadStatus::Unsubscribed).unwrap();
         assert!(l.change_status(LeadStatus::New).is_err());
         assert_eq!(l.status, LeadStatus::Unsubscribed);
+    }
+
+    #[test]
+    fn a_lead_without_email_is_known_by_its_e164_phone() {
+        let tenant = TenantId::generate();
+        let campaign = CampaignId::generate();
+        let make = |value: Value| {
+            let input: NewLead = input::decode(value, "/leads/0").unwrap();
+            Lead::create(tenant, campaign, input, "/leads/0", Utc::now(), Some("DE"))
+        };
+        let international = make(json!({"phone": "+49 151 1234 5678", "first_name": "Ann"})).unwrap();
+        assert_eq!(international.email, None);
+        assert_eq!(international.phone.as_deref(), Some("+4915112345678"));
+        assert_eq!(international.identity(), "tel:+4915112345678");
+        assert_eq!(international.email_flags, EmailFlags::default());
+        assert!(
+            international
+                .score_reasons
+                .iter()
+                .any(|r| r.contains("no email address"))
+        );
+        // The national form, read in the campaign's country, and a blank email are the same lead.
+        let national = make(json!({"phone": "015112345678", "email": " "})).unwrap();
+        assert_eq!(national.identity(), international.identity());
+        assert_eq!(national.id, international.id);
+        // Read in the lead's own country (it wins over the campaign's).
+        let austrian = make(json!({"phone": "0664 1234567", "country": "AT"})).unwrap();
+        assert_eq!(austrian.identity(), "tel:+436641234567");
+        // Another campaign: another id for the same number.
+        let input: NewLead = input::decode(json!({"phone": "+4915112345678"}), "").unwrap();
+        let elsewhere = Lead::create(tenant, CampaignId::generate(), input, "", Utc::now(), None).unwrap();
+        assert_ne!(elsewhere.id, international.id);
+        // With an email, the email is the identity and the phone plays no part in it.
+        let both = make(json!({"email": "Ann@Acme.com", "phone": "+4915112345678"})).unwrap();
+        assert_eq!(both.identity(), "ann@acme.com");
+        assert_eq!(both.id, LeadId::for_identity(campaign, "ann@acme.com", 0));
+    }
+
+    #[test]
+    fn a_lead_needs_an_email_or_a_phone() {
+        let errors = lead(json!({"first_name": "Ann"})).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "/leads/0/email");
+        assert_eq!(errors[0].message, "a lead needs an email or a phone");
+        let errors = lead(json!({"email": "", "phone": ""})).unwrap_err();
+        assert_eq!(errors[0].field, "/leads/0/email");
+        // A bad phone without an email is reported as the phone's problem alone.
+        let errors = lead(json!({"phone": "12"})).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["/leads/0/phone"]);
+        // A bad email is refused even when the phone is good: it is not silently dropped.
+        let errors = lead(json!({"email": "nope", "phone": "+4915112345678"})).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["/leads/0/email"]);
+        assert_eq!(errors[0].message, "email must look like name@example.com");
+    }
+
+    #[test]
+    fn the_identity_of_an_input_row_matches_the_lead_it_makes() {
+        for (row, identity) in [
+            (
+                json!({"email": "ANN@acme.com", "phone": "+4915112345678"}),
+                Some("ann@acme.com"),
+            ),
+            (json!({"phone": "015112345678"}), Some("tel:+4915112345678")),
+            (
+                json!({"phone": "0664 1234567", "country": "AT"}),
+                Some("tel:+436641234567"),
+            ),
+            (json!({"email": "broken", "phone": "+4915112345678"}), None),
+            (json!({"phone": "12"}), None),
+            (json!({"first_name": "Ann"}), None),
+        ] {
+            assert_eq!(identity_of_input(&row, Some("DE")).as_deref(), identity, "{row}");
+            if let Some(identity) = identity {
+                let input: NewLead = input::decode(row.clone(), "").unwrap();
+                let lead = Lead::create(
+                    TenantId::generate(),
+                    CampaignId::generate(),
+                    input,
+                    "",
+                    Utc::now(),
+                    Some("DE"),
+                );
+                assert_eq!(lead.unwrap().identity(), identity);
+            }
+        }
+    }
+
+    #[test]
+    fn patches_keep_an_email_or_a_phone() {
+        let patch = |value: Value| -> LeadPatch { input::decode(value, "").unwrap() };
+        let mut l = lead(json!({"email": "ann@acme.com", "phone": "+4915112345678"})).unwrap();
+        l.apply(patch(json!({"email": null})), Utc::now()).unwrap();
+        assert_eq!((l.email.as_ref(), l.identity().as_str()), (None, "tel:+4915112345678"));
+        assert_eq!(l.email_flags, EmailFlags::default());
+        let before = l.clone();
+        let Err(DomainError::Validation(errors)) = l.apply(patch(json!({"phone": null})), Utc::now()) else {
+            panic!("a lead with neither must be refused")
+        };
+        assert_eq!(errors[0].field, "/phone");
+        assert_eq!(l, before);
+        l.apply(patch(json!({"phone": "+1 415 555 2671"})), Utc::now()).unwrap();
+        assert_eq!(l.identity(), "tel:+14155552671");
+        l.apply(patch(json!({"email": "Bob@Acme.com", "phone": null})), Utc::now())
+            .unwrap();
+        assert_eq!((l.identity().as_str(), l.phone.as_deref()), ("bob@acme.com", None));
+        let Err(DomainError::Validation(errors)) = l.apply(patch(json!({"email": null})), Utc::now()) else {
+            panic!("a lead with neither must be refused")
+        };
+        assert_eq!(errors[0].field, "/email");
     }
 
     #[test]

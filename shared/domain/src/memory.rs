@@ -337,7 +337,7 @@ impl OrganizationStore for MemoryStore {
 }
 
 fn address(lead: &Lead) -> (TenantId, CampaignId, String) {
-    (lead.tenant_id, lead.campaign_id, lead.email.dedup_key())
+    (lead.tenant_id, lead.campaign_id, lead.identity())
 }
 
 #[async_trait]
@@ -402,7 +402,9 @@ impl LeadStore for MemoryStore {
         let items = self.with(|s| {
             s.leads
                 .iter()
-                .filter(|((t, _), l)| *t == tenant && l.email.dedup_key() == email.dedup_key())
+                .filter(|((t, _), l)| {
+                    *t == tenant && l.email.as_ref().map(EmailAddress::dedup_key) == Some(email.dedup_key())
+                })
                 .map(|((_, id), l)| (id.to_string(), l.clone()))
                 .collect()
         });

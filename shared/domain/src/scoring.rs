@@ -41,6 +41,8 @@ pub struct Weights {
     pub free_mail_address: i32,
     pub role_address: i32,
     pub disposable_address: i32,
+    /// A lead known by its phone only: no address to judge, and not mailable.
+    pub no_email_address: i32,
     pub warm_source: i32,
     pub per_filled_field: i32,
 }
@@ -58,6 +60,7 @@ pub const WEIGHTS: Weights = Weights {
     free_mail_address: 0,
     role_address: -10,
     disposable_address: -40,
+    no_email_address: 0,
     warm_source: 10,
     per_filled_field: 2,
 };
@@ -182,7 +185,9 @@ pub fn score(lead: &Lead) -> Scored {
         add(points, &["company of ", itoa::Buffer::new().format(size), " employees"]);
     }
     let flags = lead.email_flags;
-    if flags.disposable {
+    if lead.email.is_none() {
+        add(WEIGHTS.no_email_address, &["no email address (phone only)"]);
+    } else if flags.disposable {
         add(WEIGHTS.disposable_address, &["disposable address"]);
     } else if flags.free_mail {
         add(WEIGHTS.free_mail_address, &["free-mail address"]);

@@ -427,7 +427,7 @@ impl TemplateContext {
             .collect::<Vec<_>>()
             .join(" ");
         put(&mut vars, "full_name", Some(&full_name));
-        put(&mut vars, "email", Some(lead.email.as_str()));
+        put(&mut vars, "email", lead.email.as_ref().map(|e| e.as_str()));
         for key in ["company", "company_name"] {
             put(&mut vars, key, lead.company_name.as_deref());
         }

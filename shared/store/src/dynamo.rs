@@ -448,8 +448,11 @@ impl DynamoStore {
             )),
         );
         item.insert(GSI2.sk.into(), sort.clone());
-        item.insert(GSI3.pk.into(), s(keys::leads_with_email(lead.tenant_id, &lead.email)));
-        item.insert(GSI3.sk.into(), sort);
+        // Only leads with an address are in the "leads by email" index.
+        if let Some(email) = &lead.email {
+            item.insert(GSI3.pk.into(), s(keys::leads_with_email(lead.tenant_id, email)));
+            item.insert(GSI3.sk.into(), sort);
+        }
         item.insert(IDENTITY.into(), s(lead.identity()));
         // The lead item is its own `lead.created` entry in the live feed.
         item.insert(
@@ -1120,7 +1123,8 @@ impl LeadStore for DynamoStore {
         let versioned = Some(version_values(previous.version));
         // A status change moves the gauges in the same transaction: counted exactly once.
         let gauges = StatsDelta::for_lead_change(Some(previous), Some(lead), lead.updated_at);
-        if lead.email.dedup_key() == previous.email.dedup_key() {
+        // A changed identity (address, or the phone of a lead without one) moves along id chains.
+        if lead.identity() == previous.identity() {
             if gauges.is_empty() {
                 return if self.put_if(item, HAS_VERSION, versioned).await? {
                     Ok(Ok(()))

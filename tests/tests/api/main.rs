@@ -12,6 +12,7 @@ mod leads;
 mod mailboxes;
 mod meta;
 mod organizations;
+mod phone_leads;
 mod provisioning;
 mod replies;
 mod sending;

@@ -149,7 +149,7 @@ pub struct ActivateParams {
     /// Check and preview without launching.
     #[serde(default)]
     pub dry_run: bool,
-    /// The lead a dry run renders (default: the campaign's first lead).
+    /// The lead a dry run renders (default: the campaign's first lead with an email).
     pub preview_lead_id: Option<String>,
 }
 

@@ -60,7 +60,8 @@ pub struct LeadList {
 }
 
 /// Add one lead (an object: 201 with the lead, 409 if the campaign has its
-/// address, 422 if invalid) or many (`[...]` or `{"leads": [...]}`, up to
+/// address, or for a lead without an email its phone in E.164; 422 if invalid,
+/// e.g. with neither) or many (`[...]` or `{"leads": [...]}`, up to
 /// 1,000: 200 with a result per item; good items are stored even when others fail).
 #[utoipa::path(post, path = "/v1/campaigns/{id}/leads", tag = "leads",
     params(("id" = String, Path, description = "Campaign id")),
@@ -108,7 +109,9 @@ pub async fn add_leads(
         return match outcomes.into_iter().next() {
             Some(LeadOutcome::Created(lead)) => Ok((StatusCode::CREATED, Json(*lead)).into_response()),
             Some(LeadOutcome::Duplicate(existing)) => Err(DomainError::Conflict {
-                message: format!("lead {existing} of this campaign already has this email"),
+                message: format!(
+                    "lead {existing} of this campaign already has this email (or, for a lead without one, this phone)"
+                ),
                 existing_id: Some(existing.to_string()),
             }
             .into()),
@@ -166,7 +169,8 @@ pub async fn list_campaign_leads(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LeadSearchParams {
-    /// Every lead of the tenant with this address (case-insensitive), across campaigns.
+    /// Every lead of the tenant with this address (case-insensitive), across
+    /// campaigns. Leads without an email (phone only) are never listed here.
     pub email: String,
     pub cursor: Option<String>,
     /// 1–500, default 50.

@@ -232,14 +232,14 @@ impl SendEnv {
         let n = self.scheduled.get() + 1;
         self.scheduled.set(n);
         let mut lead = self.lead.clone();
-        lead.email = EmailAddress::parse(&format!("ann.lee.{n}@acme-robotics.com")).unwrap();
+        lead.email = Some(EmailAddress::parse(&format!("ann.lee.{n}@acme-robotics.com")).unwrap());
         block_on(self.store.insert_leads(std::slice::from_mut(&mut lead))).unwrap();
         let email = OutboundEmail::schedule(
             PlannedEmail {
                 tenant_id: self.tenant,
                 campaign_id: self.campaign,
                 lead_id: lead.id,
-                to: lead.email.clone(),
+                to: lead.email.clone().unwrap(),
                 step: 1,
                 variant: 0,
                 template_id: Some(self.template),

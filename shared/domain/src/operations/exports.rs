@@ -192,7 +192,7 @@ fn row(lead: &Lead, mail: Option<&LeadMail>) -> [String; 15] {
     );
     [
         lead.id.to_string(),
-        cell(lead.email.as_str()),
+        cell(lead.email.as_ref().map_or("", |e| e.as_str())),
         cell(lead.first_name.as_deref().unwrap_or("")),
         cell(lead.last_name.as_deref().unwrap_or("")),
         cell(lead.company_name.as_deref().unwrap_or("")),

@@ -4,14 +4,13 @@
 use crate::api_key::{Capability, Principal};
 use crate::campaign::Campaign;
 use crate::csv_import::{self, CsvError};
-use crate::email::EmailAddress;
 use crate::error::DomainError;
 use crate::ids::{CampaignId, ImportJobId};
 use crate::import::{
     BatchOutcome, BatchRow, ImportJob, ImportStatus, LeadBatch, MAX_UPLOAD_BYTES, RowError, split_into_batches,
 };
 use crate::input;
-use crate::lead::{Lead, LeadOrigin, NewLead};
+use crate::lead::{Lead, LeadOrigin, NewLead, identity_of_input};
 use crate::page::{Cursor, PageRequest};
 use crate::ports::{FileError, ImportFiles, LeadBatchQueue, LeadInsert, Store, UploadUrl};
 use chrono::{DateTime, Utc};
@@ -20,8 +19,14 @@ use std::collections::{BTreeMap, HashMap};
 
 const NOT_FOUND: DomainError = DomainError::NotFound { entity: "import" };
 
-fn duplicate_reason(holder: impl std::fmt::Display) -> String {
-    format!("duplicate: {holder} already has this email")
+/// Why a row is a duplicate; `identity` is what it repeats (an address, or `tel:` and a phone).
+fn duplicate_reason(holder: impl std::fmt::Display, identity: &str) -> String {
+    let what = if identity.starts_with(crate::lead::PHONE_IDENTITY_PREFIX) {
+        "phone"
+    } else {
+        "email"
+    };
+    format!("duplicate: {holder} already has this {what}")
 }
 
 /// Parses a CSV, refuses what cannot be a lead at once (unreadable rows, and
@@ -95,7 +100,7 @@ fn new_job(campaign: &Campaign, id: ImportJobId, source: &str, now: DateTime<Utc
 }
 
 /// Counts a job's rows, refuses the unreadable ones and repeats of an address
-/// earlier in the file (so batches processed side by side never race for one
+/// (or, for rows without one, a phone) earlier in the file (so batches processed side by side never race for one
 /// address), and cuts the rest into lead-batch messages.
 fn settle_rows(
     job: &mut ImportJob,
@@ -105,7 +110,7 @@ fn settle_rows(
 ) -> (Vec<RowError>, Vec<LeadBatch>) {
     job.total_rows = rows.len() as u64;
     let mut errors = Vec::new();
-    let mut first_row_with_address: HashMap<String, u32> = HashMap::new();
+    let mut first_row_with_identity: HashMap<String, u32> = HashMap::new();
     let mut accepted = Vec::new();
     for (row, lead) in rows {
         let lead = match lead {
@@ -116,20 +121,17 @@ fn settle_rows(
                 continue;
             }
         };
-        if let Some(key) = lead["email"]
-            .as_str()
-            .and_then(|e| EmailAddress::parse(e).ok())
-            .map(|e| e.dedup_key())
-        {
-            if let Some(first) = first_row_with_address.get(&key) {
+        // A row without an email is known by its phone (E.164, read in the row's or the campaign's country).
+        if let Some(key) = identity_of_input(&lead, campaign.default_country()) {
+            if let Some(first) = first_row_with_identity.get(&key) {
                 job.duplicates += 1;
                 errors.push(RowError {
                     row,
-                    reason: duplicate_reason(format!("row {first}")),
+                    reason: duplicate_reason(format!("row {first}"), &key),
                 });
                 continue;
             }
-            first_row_with_address.insert(key, row);
+            first_row_with_identity.insert(key, row);
         }
         accepted.push(BatchRow { row, lead });
     }
@@ -257,14 +259,14 @@ pub async fn ingest_batch(store: &dyn Store, batch: LeadBatch, now: DateTime<Utc
     super::organizations::link_by_domain(store, &mut to_store, now).await?;
     // Created covers leads an earlier attempt at this batch stored (same origin).
     let results = store.insert_leads(&mut to_store).await?;
-    for (row, result) in rows.into_iter().zip(results) {
+    for ((row, result), lead) in rows.into_iter().zip(results).zip(&to_store) {
         match result {
             LeadInsert::Created => outcome.created += 1,
             LeadInsert::Duplicate(holder) => {
                 outcome.duplicates += 1;
                 outcome.errors.push(RowError {
                     row,
-                    reason: duplicate_reason(format!("lead {holder}")),
+                    reason: duplicate_reason(format!("lead {holder}"), &lead.identity()),
                 });
             }
         }

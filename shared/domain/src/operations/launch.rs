@@ -10,6 +10,7 @@
 use super::with_optimistic_retry;
 use crate::api_key::{Capability, Principal};
 use crate::campaign::{Campaign, CampaignAction, CampaignStatus};
+use crate::email::EmailAddress;
 use crate::error::{DomainError, FieldError};
 use crate::ids::{CampaignId, LeadId, MailboxId, OrganizationId, TemplateId, TenantId};
 use crate::lead::{Lead, LeadStatus};
@@ -111,8 +112,11 @@ pub struct LaunchReport {
     pub leads_checked: u32,
     /// Leads some step cannot be rendered for, with the variables they lack.
     pub blocked_leads: Vec<BlockedLead>,
-    /// Leads not mailed: stopped (replied, bounced, unsubscribed...).
+    /// Leads not mailed: stopped (replied, bounced, unsubscribed...) or
+    /// without an email address; `skipped` says which.
     pub skipped_leads: u32,
+    /// The skipped leads by reason; the counts add up to `skipped_leads`.
+    pub skipped: SkippedLeads,
     /// First emails planned by this launch, and held emails replanned.
     pub scheduled: u32,
     /// Leads for whom the caps and windows left no slot within the planning horizon.
@@ -121,6 +125,29 @@ pub struct LaunchReport {
     /// A dry run's rendering of every step for one lead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<Preview>,
+}
+
+/// Why a launch mails no email to some leads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SkippedLeads {
+    /// Leads in a status that gets no more mail (replied, interested, not
+    /// interested, bounced, unsubscribed, completed).
+    pub stopped: u32,
+    /// Leads without an email address (known by their phone only): never mailed.
+    pub no_email: u32,
+}
+
+impl SkippedLeads {
+    fn count(&mut self, lead: &Lead) -> bool {
+        if !lead_is_mailable(lead.status) {
+            self.stopped += 1;
+        } else if lead.email.is_none() {
+            self.no_email += 1;
+        } else {
+            return false;
+        }
+        true
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -307,6 +334,7 @@ pub async fn launch(
         leads_checked: 0,
         blocked_leads: Vec::new(),
         skipped_leads: 0,
+        skipped: SkippedLeads::default(),
         scheduled: 0,
         unplanned: 0,
         first_send_at: None,
@@ -324,10 +352,13 @@ pub async fn launch(
         )
     };
     for lead in &leads {
-        if !lead_is_mailable(lead.status) {
+        if report.skipped.count(lead) {
             report.skipped_leads += 1;
             continue;
         }
+        let Some(address) = lead.email.as_ref() else {
+            continue; // counted as skipped just above
+        };
         report.leads_checked += 1;
         let context = context_of(lead);
         let mut missing = Vec::new();
@@ -347,7 +378,7 @@ pub async fn launch(
         if !missing.is_empty() {
             report.blocked_leads.push(BlockedLead {
                 lead_id: lead.id,
-                email: lead.email.as_str().to_string(),
+                email: address.as_str().to_string(),
                 missing,
             });
         }
@@ -360,7 +391,8 @@ pub async fn launch(
                 "/preview_lead_id",
                 "no lead with this id in the campaign",
             ))?),
-            None => leads.first(),
+            // Phone-only leads are never mailed: preview the first lead with an address.
+            None => leads.iter().find(|l| l.email.is_some()).or(leads.first()),
         };
         if let Some(lead) = preview_lead {
             let context = context_of(lead);
@@ -395,7 +427,7 @@ pub async fn launch(
     let mut started: std::collections::HashSet<LeadId> = existing.iter().map(|e| e.lead_id).collect();
     let lead_by_id: HashMap<LeadId, &Lead> = leads.iter().map(|l| (l.id, l)).collect();
     enum Item<'a> {
-        New(&'a Lead),
+        New(&'a Lead, &'a EmailAddress),
         Again(Box<OutboundEmail>),
     }
     let mut items = Vec::new();
@@ -422,6 +454,10 @@ pub async fn launch(
         items.push(Item::Again(Box::new(email)));
     }
     for lead in &leads {
+        // Leads without an address were counted as skipped above.
+        let Some(address) = lead.email.as_ref() else {
+            continue;
+        };
         if lead_is_mailable(lead.status) && started.insert(lead.id) {
             let organization = lead.organization_id.and_then(|o| organizations.get(&o));
             requests.push(SendRequest::first_email(
@@ -429,7 +465,7 @@ pub async fn launch(
                 lead_timezone(lead, organization, &settings),
                 now,
             ));
-            items.push(Item::New(lead));
+            items.push(Item::New(lead, address));
         }
     }
     let mailbox_ids: Vec<MailboxId> = mailboxes.iter().map(|m| m.id).collect();
@@ -461,7 +497,7 @@ pub async fn launch(
         *latest = (*latest).max(assignment.at);
         report.first_send_at = Some(report.first_send_at.map_or(assignment.at, |t| t.min(assignment.at)));
         match &mut items[assignment.lead] {
-            Item::New(lead) => {
+            Item::New(lead, address) => {
                 let email_id = crate::ids::EmailId::for_step(lead.id, 1);
                 let step = &campaign.sequence[0];
                 let variant = step.pick_variant(email_id);
@@ -470,7 +506,7 @@ pub async fn launch(
                         tenant_id: tenant,
                         campaign_id: id,
                         lead_id: lead.id,
-                        to: lead.email.clone(),
+                        to: (*address).clone(),
                         step: 1,
                         variant: variant as u32,
                         template_id: Some(step.variants[variant].template_id),

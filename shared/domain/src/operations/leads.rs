@@ -21,7 +21,8 @@ const NOT_FOUND: DomainError = DomainError::NotFound { entity: "lead" };
 #[derive(Debug, Clone)]
 pub enum LeadOutcome {
     Created(Box<Lead>),
-    /// The campaign already has this address (or an earlier item of the same call had it).
+    /// The campaign already has this address, or for a lead without one this
+    /// phone (or an earlier item of the same call had it).
     Duplicate(LeadId),
     Invalid(Vec<FieldError>),
 }
@@ -130,17 +131,18 @@ pub async fn add(
 
     reject_unknown_organizations(store, caller, &mut outcomes, addressing).await?;
 
-    // The first item with an address wins; later ones in the same call are its duplicates.
-    let mut first_with_address: HashMap<String, usize> = HashMap::new();
+    // The first item with an identity (address, or phone without one) wins; later ones in the same call are
+    // its duplicates.
+    let mut first_with_identity: HashMap<String, usize> = HashMap::new();
     let mut to_store = Vec::new();
     let mut stored_index = Vec::new();
     let mut same_call_duplicate: Vec<(usize, usize)> = Vec::new();
     for (index, outcome) in outcomes.iter().enumerate() {
         if let LeadOutcome::Created(lead) = outcome {
-            match first_with_address.get(&lead.email.dedup_key()) {
-                Some(&first) => same_call_duplicate.push((index, first)),
-                None => {
-                    first_with_address.insert(lead.email.dedup_key(), index);
+            match first_with_identity.entry(lead.identity()) {
+                std::collections::hash_map::Entry::Occupied(first) => same_call_duplicate.push((index, *first.get())),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(index);
                     to_store.push((**lead).clone());
                     stored_index.push(index);
                 }
@@ -260,7 +262,9 @@ pub async fn update(
             .replace_lead(&lead, &previous)
             .await?
             .map_err(|AlreadyExists(existing)| DomainError::Conflict {
-                message: format!("lead {existing} of this campaign already has this email"),
+                message: format!(
+                    "lead {existing} of this campaign already has this email (or, for a lead without one, this phone)"
+                ),
                 existing_id: Some(existing.to_string()),
             })?;
         Ok(lead)

@@ -108,6 +108,146 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn phone_only_leads_are_deduplicated_by_e164_within_their_campaign() {
+        let store = MemoryStore::new();
+        let (caller, _) = admin(&store).await;
+        let input = NewCampaign {
+            name: "Calls".into(),
+            description: None,
+            settings: json!({"default_country": "DE"}).as_object().unwrap().clone(),
+        };
+        let campaign = campaigns::create(&store, &caller, input, now()).await.unwrap().id;
+        let items = vec![
+            json!({"phone": "+49 151 1234 5678", "first_name": "Ann"}),
+            json!({"phone": "015112345678"}),
+            json!({"first_name": "Nobody"}),
+            json!({"email": "ann@acme.com", "phone": "+4915112345678"}),
+            json!({"phone": "030 901820"}),
+        ];
+        let outcomes = leads::add(&store, &caller, campaign, items, Addressing::Batch, now())
+            .await
+            .unwrap();
+        let LeadOutcome::Created(ann) = &outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        assert_eq!(ann.email, None);
+        assert!(matches!(outcomes[1], LeadOutcome::Duplicate(id) if id == ann.id));
+        assert!(
+            matches!(&outcomes[2], LeadOutcome::Invalid(e) if e[0].field == "/leads/2/email" && e[0].message.contains("email or a phone"))
+        );
+        // A lead with an email is known by it, whatever its phone.
+        assert!(matches!(outcomes[3], LeadOutcome::Created(_)));
+        assert!(matches!(outcomes[4], LeadOutcome::Created(_)));
+        // A later call, in yet another format, finds the stored lead.
+        let again = leads::add(
+            &store,
+            &caller,
+            campaign,
+            vec![json!({"phone": "+49 (0)151-1234-5678"})],
+            Addressing::Single,
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(again[0], LeadOutcome::Duplicate(id) if id == ann.id),
+            "{again:?}"
+        );
+        // The same number in another campaign, or another tenant, is another lead.
+        let other_campaign = super::tests::campaign(&store, &caller).await;
+        let elsewhere = leads::add(
+            &store,
+            &caller,
+            other_campaign,
+            vec![json!({"phone": "+4915112345678"})],
+            Addressing::Single,
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(elsewhere[0], LeadOutcome::Created(_)));
+        let (stranger, _) = admin(&store).await;
+        let their_campaign = super::tests::campaign(&store, &stranger).await;
+        let theirs = leads::add(
+            &store,
+            &stranger,
+            their_campaign,
+            vec![json!({"phone": "+4915112345678"})],
+            Addressing::Single,
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(theirs[0], LeadOutcome::Created(_)));
+        // No organisation is made for a lead without a domain, and the email index does not list it.
+        let stored = leads::get(&store, &caller, ann.id).await.unwrap();
+        assert_eq!(stored.organization_id, None);
+        let listed = leads::list_in_campaign(&store, &caller, campaign, None, &crate::page::PageRequest::first(10))
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn changing_a_phone_only_lead_moves_its_identity() {
+        let store = MemoryStore::new();
+        let (caller, _) = admin(&store).await;
+        let campaign = campaign(&store, &caller).await;
+        let add =
+            |items: Vec<serde_json::Value>| leads::add(&store, &caller, campaign, items, Addressing::Batch, now());
+        let outcomes = add(vec![
+            json!({"phone": "+4915112345678"}),
+            json!({"phone": "+4915199999999"}),
+        ])
+        .await
+        .unwrap();
+        let (LeadOutcome::Created(first), LeadOutcome::Created(second)) = (&outcomes[0], &outcomes[1]) else {
+            panic!("{outcomes:?}")
+        };
+        let patch = |value: serde_json::Value| -> crate::lead::LeadPatch { crate::input::decode(value, "").unwrap() };
+        // Taking another lead's number is a conflict naming it.
+        let taken = leads::update(
+            &store,
+            &caller,
+            first.id,
+            patch(json!({"phone": "+4915199999999"})),
+            now(),
+        )
+        .await;
+        assert!(
+            matches!(taken, Err(DomainError::Conflict { existing_id: Some(id), .. }) if id == second.id.to_string())
+        );
+        // Gaining an email frees the number for a newcomer.
+        leads::update(
+            &store,
+            &caller,
+            first.id,
+            patch(json!({"email": "ann@acme.com"})),
+            now(),
+        )
+        .await
+        .unwrap();
+        let newcomer = add(vec![
+            json!({"phone": "+4915112345678"}),
+            json!({"email": "ANN@acme.com"}),
+        ])
+        .await
+        .unwrap();
+        assert!(matches!(newcomer[0], LeadOutcome::Created(_)), "{newcomer:?}");
+        assert!(matches!(newcomer[1], LeadOutcome::Duplicate(id) if id == first.id));
+        // Deleting the moved lead leaves both the newcomer and the address's chain usable.
+        leads::delete(&store, &caller, first.id).await.unwrap();
+        let again = add(vec![
+            json!({"email": "ann@acme.com"}),
+            json!({"phone": "+4915112345678"}),
+        ])
+        .await
+        .unwrap();
+        assert!(matches!(again[0], LeadOutcome::Created(_)), "{again:?}");
+        assert!(matches!(again[1], LeadOutcome::Duplicate(_)), "{again:?}");
+    }
+
+    #[tokio::test]
     async fn a_campaign_with_leads_cannot_be_deleted_and_archived_takes_none() {
         let store = MemoryStore::new();
         let (caller, _) = admin(&store).await;
@@ -206,6 +346,72 @@ mod import_tests {
     use std::collections::BTreeMap;
 
     const FILE: &str = "\u{feff}Email;First Name;Company\r\nann@acme.com;Ann;Acme\r\nnot-an-email;Bad;X\r\nbob@acme.com;Bob;\"Acme\r\nLabs\"\r\nANN@acme.com;Ann again;Acme\r\n;NoEmail;X\r\n";
+
+    #[tokio::test]
+    async fn a_csv_of_phone_numbers_imports_leads_known_by_their_phone() {
+        let store = MemoryStore::new();
+        let queue = MemoryQueue::default();
+        let (caller, _) = super::test_support::admin(&store).await;
+        let input = NewCampaign {
+            name: "Calls".into(),
+            description: None,
+            settings: Default::default(),
+        };
+        let campaign = campaigns::create(&store, &caller, input, Utc::now()).await.unwrap();
+        // Rows 2 and 3 are one number; row 4 repeats an email's lead by phone, which is no repeat;
+        // row 5 has neither, row 6 an unreadable number.
+        let file = "Phone,Email,Country,Name\n+49 151 1234 5678,,,Ann\n015112345678,,DE,Ann again\n+4915112345678,ann@acme.com,,Ann Lee\n,,DE,Nobody\n12,,,Bad\n";
+        let job = imports::start_csv_import(
+            &store,
+            &queue,
+            &caller,
+            campaign.id,
+            file.as_bytes(),
+            &BTreeMap::new(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((job.total_rows, job.duplicates, job.invalid), (5, 1, 1));
+        for batch in queue.take() {
+            imports::ingest_batch(&store, batch.clone(), Utc::now()).await.unwrap();
+            imports::ingest_batch(&store, batch, Utc::now()).await.unwrap();
+        }
+        let job = imports::get(&store, &caller, job.id).await.unwrap();
+        assert_eq!((job.created, job.duplicates, job.invalid), (2, 1, 2));
+        let errors = imports::errors_csv(&store, &caller, job.id).await.unwrap();
+        assert!(errors.contains("3,duplicate: row 2 already has this phone"), "{errors}");
+        assert!(
+            errors.contains("5,the email is missing (a lead needs an email or a phone)"),
+            "{errors}"
+        );
+        assert!(errors.contains("6,\"phone: not a phone number"), "{errors}");
+        let listed = leads::list_in_campaign(&store, &caller, campaign.id, None, &crate::page::PageRequest::first(10))
+            .await
+            .unwrap();
+        let mut identities: Vec<String> = listed.items.iter().map(crate::lead::Lead::identity).collect();
+        identities.sort();
+        assert_eq!(identities, ["ann@acme.com", "tel:+4915112345678"]);
+        // A file with a phone column and no email column is a lead file too.
+        let job = imports::start_csv_import(
+            &store,
+            &queue,
+            &caller,
+            campaign.id,
+            b"Mobile\n+4915112345678\n",
+            &BTreeMap::new(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        for batch in queue.take() {
+            imports::ingest_batch(&store, batch, Utc::now()).await.unwrap();
+        }
+        let job = imports::get(&store, &caller, job.id).await.unwrap();
+        assert_eq!((job.created, job.duplicates, job.invalid), (0, 1, 0));
+        let errors = imports::errors_csv(&store, &caller, job.id).await.unwrap();
+        assert!(errors.contains("already has this phone"), "{errors}");
+    }
 
     #[tokio::test]
     async fn a_csv_import_is_counted_once_whatever_is_redelivered() {

@@ -88,7 +88,8 @@ pub async fn delete(store: &dyn Store, caller: &Principal, id: OrganizationId) -
 
 /// Links leads without an organisation to the one of their email domain,
 /// creating it (named after the lead's company) when the tenant has none.
-/// Free-mail and disposable domains are never organisations.
+/// Free-mail and disposable domains are never organisations, and a lead
+/// without an email (phone only) has no domain to link by.
 pub async fn link_by_domain(
     store: &dyn Store,
     leads: &mut [crate::lead::Lead],
@@ -101,7 +102,7 @@ pub async fn link_by_domain(
     let business_domain = |lead: &crate::lead::Lead| {
         let flags = lead.email_flags;
         (lead.organization_id.is_none() && !flags.free_mail && !flags.disposable)
-            .then(|| EmailDomain::parse(lead.email.domain()).ok())
+            .then(|| EmailDomain::parse(lead.email.as_ref()?.domain()).ok())
             .flatten()
     };
     let mut wanted: Vec<EmailDomain> = leads.iter().filter_map(business_domain).collect();

@@ -235,6 +235,17 @@ pub async fn send_email(
         let reason = format!("the lead is {}", lead.status);
         return stop(store, email, status, &reason, now).await;
     }
+    // The address may have been removed since the email was planned (a phone-only lead now).
+    let Some(to) = lead.email.clone() else {
+        return stop(
+            store,
+            email,
+            EmailStatus::Cancelled,
+            "the lead has no email address",
+            now,
+        )
+        .await;
+    };
     let settings = campaign.sending_settings();
     if settings.stop_for_company
         && let Some(organization) = lead.organization_id
@@ -243,7 +254,7 @@ pub async fn send_email(
         let reason = "someone at the organisation replied (stop_for_company)";
         return stop(store, email, EmailStatus::Cancelled, reason, now).await;
     }
-    if let Some(entry) = store.suppressed(tenant, &lead.email).await? {
+    if let Some(entry) = store.suppressed(tenant, &to).await? {
         let reason = format!("the address is on the suppression list ({:?})", entry.reason).to_lowercase();
         return stop(store, email, EmailStatus::Suppressed, &reason, now).await;
     }
@@ -332,7 +343,7 @@ pub async fn send_email(
     };
     let outbound = OutboundMessage {
         from: message::Mailbox::new(mailbox.display_name.as_deref(), mailbox.email.clone()),
-        to: message::Mailbox::new(lead_display_name(&lead).as_deref(), lead.email.clone()),
+        to: message::Mailbox::new(lead_display_name(&lead).as_deref(), to.clone()),
         reply_to,
         subject: subject.clone(),
         text: rendered.text,
@@ -384,7 +395,7 @@ pub async fn send_email(
         .mailer
         .send_raw(RawSend {
             from: &mailbox.email,
-            to: &lead.email,
+            to: &to,
             raw: &raw,
             tags: &tags,
             // Opens are tracked (SES inserts its pixel) only through the set that publishes them.
@@ -396,7 +407,7 @@ pub async fn send_email(
     let expected = email.version;
     match result {
         Ok(ses_message_id) => {
-            email.to = lead.email.clone();
+            email.to = to;
             email.thread = references;
             email.mark_sent(
                 SentEmail {
@@ -541,9 +552,10 @@ async fn after_sent(
         })
         .await?;
     }
-    if !lead_is_mailable(lead.status) {
+    // No follow-up for a stopped lead, nor for one whose address was removed meanwhile.
+    let (true, Some(to)) = (lead_is_mailable(lead.status), lead.email.clone()) else {
         return Ok(());
-    }
+    };
     let Some(campaign) = store.get_campaign(tenant, email.campaign_id).await? else {
         return Ok(());
     };
@@ -573,7 +585,7 @@ async fn after_sent(
             tenant_id: tenant,
             campaign_id: campaign.id,
             lead_id: lead.id,
-            to: lead.email.clone(),
+            to,
             step: email.step + 1,
             variant: variant as u32,
             template_id: Some(step.variants[variant].template_id),
@@ -840,6 +852,91 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn a_launch_skips_leads_without_an_email_and_says_why() {
+        let w = world().await;
+        campaigns::transition(
+            &w.store,
+            &w.caller,
+            w.campaign,
+            crate::campaign::CampaignAction::Pause,
+            now(),
+        )
+        .await
+        .unwrap();
+        let added = leads::add(
+            &w.store,
+            &w.caller,
+            w.campaign,
+            vec![
+                json!({"phone": "+4915112345678", "first_name": "Phone"}),
+                json!({"email": "bob@prospect.io", "first_name": "Bob"}),
+            ],
+            leads::Addressing::Batch,
+            now(),
+        )
+        .await
+        .unwrap();
+        let leads::LeadOutcome::Created(phone_only) = &added[0] else {
+            panic!("{added:?}")
+        };
+        let dry_run = LaunchOptions {
+            dry_run: true,
+            preview_lead: None,
+        };
+        let checked = launch(&w.store, &w.caller, w.campaign, dry_run, now(), &mut rng())
+            .await
+            .unwrap();
+        assert!(checked.report.ready);
+        assert_ne!(
+            checked.report.preview.unwrap().lead_id,
+            phone_only.id,
+            "a mailable lead is previewed"
+        );
+        let launched = launch(
+            &w.store,
+            &w.caller,
+            w.campaign,
+            LaunchOptions::default(),
+            now(),
+            &mut rng(),
+        )
+        .await
+        .unwrap();
+        let report = launched.report;
+        assert_eq!(
+            (report.skipped_leads, report.skipped.no_email, report.skipped.stopped),
+            (1, 1, 0)
+        );
+        assert_eq!((report.leads_checked, report.scheduled), (2, 2));
+        assert!(
+            w.store
+                .list_lead_emails(w.tenant, phone_only.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_email_whose_lead_lost_its_address_is_cancelled() {
+        let w = world().await;
+        let patch = |value: serde_json::Value| -> crate::lead::LeadPatch { crate::input::decode(value, "").unwrap() };
+        leads::update(
+            &w.store,
+            &w.caller,
+            w.job.lead_id,
+            patch(json!({"phone": "+4915112345678", "email": null})),
+            now(),
+        )
+        .await
+        .unwrap();
+        let outcome = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert_eq!(outcome, SendOutcome::Stopped(EmailStatus::Cancelled));
+        assert_eq!(w.email().await.reason.as_deref(), Some("the lead has no email address"));
+        assert!(w.mailer.sent.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn a_closed_window_moves_the_email_to_the_next_opening() {
         let w = world().await;
         // Friday 17:30 UTC: the default window (Mon–Fri 09–17) opens again on Monday 09:00.
@@ -882,13 +979,13 @@ pub(crate) mod tests {
         let bob = page
             .items
             .iter()
-            .find(|l| l.email.as_str() == "bob@prospect.io")
+            .find(|l| l.email.as_ref().is_some_and(|e| e.as_str() == "bob@prospect.io"))
             .unwrap()
             .clone();
         let ann = page
             .items
             .iter()
-            .find(|l| l.email.as_str() == "ann@prospect.io")
+            .find(|l| l.email.as_ref().is_some_and(|e| e.as_str() == "ann@prospect.io"))
             .unwrap();
         assert!(bob.organization_id.is_some() && bob.organization_id == ann.organization_id);
         let mut replied = bob.clone();

@@ -354,17 +354,20 @@ pub(crate) async fn protect_address(
     let Some(current) = store.get_lead(tenant, lead).await? else {
         return Ok(());
     };
-    let address: EmailAddress = current.email.clone();
-    store
-        .add_suppression(&Suppression {
-            tenant_id: tenant,
-            target: SuppressionTarget::Address(address),
-            reason,
-            source: SuppressionSource::SesEvent,
-            note: Some(note),
-            created_at: now,
-        })
-        .await?;
+    // A lead whose address was removed since (phone only now) has nothing to suppress; its status still moves.
+    if let Some(address) = current.email.clone() {
+        let address: EmailAddress = address;
+        store
+            .add_suppression(&Suppression {
+                tenant_id: tenant,
+                target: SuppressionTarget::Address(address),
+                reason,
+                source: SuppressionSource::SesEvent,
+                note: Some(note),
+                created_at: now,
+            })
+            .await?;
+    }
     with_optimistic_retry(|| async {
         let Some(previous) = store.get_lead(tenant, lead).await? else {
             return Ok(());

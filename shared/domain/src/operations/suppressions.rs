@@ -80,7 +80,16 @@ pub async fn unsubscribe(
         tracing::info!(tenant_id = %token.tenant, lead_id = %token.lead, "unsubscribe for a lead that is gone");
         return Ok(Unsubscribed::LeadGone);
     };
-    let address = lead.email;
+    let Some(address) = lead.email else {
+        // The lead's address was removed since the mail went out (phone only now): no address to
+        // suppress, but the lead itself asked to hear no more.
+        let leads_changed = usize::from(mark_unsubscribed(store, token.tenant, lead.id, now).await?);
+        tracing::info!(tenant_id = %token.tenant, lead_id = %token.lead, email_id = %token.email, leads_changed, "unsubscribed a lead without an address");
+        return Ok(Unsubscribed::Done {
+            tenant: token.tenant,
+            leads_changed,
+        });
+    };
     // An entry the tenant made for this address (bounced, do-not-contact, a
     // note) stays as it is; a domain entry does not cover the person's own wish.
     let existing = store.suppressed(token.tenant, &address).await?;
@@ -275,14 +284,24 @@ mod tests {
         }
         let changed = store.get_lead(caller.tenant_id, ann.id).await.unwrap().unwrap();
         assert_eq!(changed.version, ann.version + 1);
-        let entry = store.suppressed(caller.tenant_id, &ann.email).await.unwrap().unwrap();
+        let entry = store
+            .suppressed(caller.tenant_id, ann.email.as_ref().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (entry.reason, entry.source),
             (SuppressionReason::Unsubscribed, SuppressionSource::OneClick)
         );
         let untouched = store.get_lead(other.tenant_id, elsewhere.id).await.unwrap().unwrap();
         assert_eq!(untouched.status, LeadStatus::New);
-        assert!(store.suppressed(other.tenant_id, &ann.email).await.unwrap().is_none());
+        assert!(
+            store
+                .suppressed(other.tenant_id, ann.email.as_ref().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         // A repeat (a client that posts twice) answers the same and changes nothing.
         let again = unsubscribe(&store, &signer(), &token, now()).await.unwrap();
@@ -314,7 +333,11 @@ mod tests {
         let token = signer().token(caller.tenant_id, ann.id, EmailId::generate());
         let outcome = unsubscribe(&store, &signer(), &token, now()).await.unwrap();
         assert!(matches!(outcome, Unsubscribed::Done { leads_changed: 0, .. }));
-        let entry = store.suppressed(caller.tenant_id, &ann.email).await.unwrap().unwrap();
+        let entry = store
+            .suppressed(caller.tenant_id, ann.email.as_ref().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (entry.reason, entry.note.as_deref()),
             (SuppressionReason::Bounced, Some("hard"))
@@ -342,7 +365,13 @@ mod tests {
             store.get_lead(caller.tenant_id, ann.id).await.unwrap().unwrap().status,
             LeadStatus::New
         );
-        assert!(store.suppressed(caller.tenant_id, &ann.email).await.unwrap().is_none());
+        assert!(
+            store
+                .suppressed(caller.tenant_id, ann.email.as_ref().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         let gone = signer().token(caller.tenant_id, LeadId::generate(), EmailId::generate());
         assert_eq!(
