@@ -236,6 +236,7 @@ impl LocalFunctions {
                 .to_string(),
             &reply_domain,
         );
+        ses_simulator.receive_replies_with(receiving.clone());
         Ok(Self {
             store,
             sqs,

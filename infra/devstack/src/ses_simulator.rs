@@ -9,8 +9,8 @@
 //! - `suppressionlist@simulator.amazonses.com`: a permanent bounce with the
 //!   subtype `OnAccountSuppressionList` (the address is on the account's
 //!   suppression list, so SES did not try to deliver it);
-//! - `ooto@simulator.amazonses.com`: delivery (SES's simulator then sends an
-//!   out-of-the-office auto-reply: see [`SimulatedSes::auto_reply`]);
+//! - `ooto@simulator.amazonses.com`: delivery, then an out-of-the-office
+//!   auto-reply received on the reply domain (see [`SimulatedSes::auto_reply`]);
 //! - any other address (`success@…` included): delivery.
 //!
 //! As SES does, it publishes through the message's configuration set: the
@@ -26,6 +26,7 @@
 //! (SES inserted its pixel) or Click events, and for a click a link of the
 //! HTML part without `ses:no-track` (SES rewrote it).
 
+use crate::inbound_mail::LocalReceiving;
 use async_trait::async_trait;
 use aws_sdk_ses::error::ProvideErrorMetadata;
 use aws_sdk_ses::types::ConfigurationSetAttribute;
@@ -33,9 +34,10 @@ use cc_domain::clock::Clock;
 use cc_domain::ports::{MailSender, RawSend, SendError};
 use cc_domain::tracking::{self, HtmlLink};
 use chrono::{DateTime, TimeDelta, Utc};
+use mail_parser::MessageParser;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Simulated opens and clicks come this long after delivery: well outside
 /// the window in which they would count as a machine's (`engagement.rs`).
@@ -109,6 +111,8 @@ pub struct SimulatedSes {
     sent: Mutex<HashMap<String, SentMessage>>,
     /// Configuration sets already described, with their destinations.
     sets: Mutex<HashMap<String, Vec<Destination>>>,
+    /// Local SES receiving, for the auto-replies (set once the stack is wired).
+    receiving: OnceLock<LocalReceiving>,
 }
 
 fn stamp(at: DateTime<Utc>) -> String {
@@ -234,6 +238,7 @@ impl SimulatedSes {
             clock,
             sent: Mutex::default(),
             sets: Mutex::default(),
+            receiving: OnceLock::new(),
         }
     }
 
@@ -299,16 +304,46 @@ impl SimulatedSes {
         Ok(())
     }
 
-    /// Where SES's mailbox simulator answers `ooto@simulator.amazonses.com`
-    /// with an out-of-the-office auto-reply to the sender.
-    ///
-    /// TODO(inbound issue): build the auto-reply (`Auto-Submitted:
-    /// auto-replied`, `In-Reply-To` our Message-ID, from `to` to `from`),
-    /// store it in the inbound bucket and publish the receipt rule's
-    /// notification, so the inbound function tells it apart from a reply.
-    fn auto_reply(&self, _message: &SentMessage, to: &str) {
-        if to.eq_ignore_ascii_case("ooto@simulator.amazonses.com") {
-            tracing::debug!("the SES simulator does not send out-of-the-office replies yet");
+    /// Where SES receiving goes locally: the simulator's auto-replies are received there.
+    pub fn receive_replies_with(&self, receiving: LocalReceiving) {
+        let _ = self.receiving.set(receiving);
+    }
+
+    /// SES's mailbox simulator answers `ooto@simulator.amazonses.com` with an
+    /// out-of-the-office auto-reply: here one that says it is back in five
+    /// days, to the message's `Reply-To` (else its sender), quoting its
+    /// Message-ID, received on the reply domain as SES would receive it.
+    async fn auto_reply(&self, raw: &[u8], from: &str, to: &str) {
+        if !to.eq_ignore_ascii_case("ooto@simulator.amazonses.com") {
+            return;
+        }
+        let Some(receiving) = self.receiving.get() else {
+            return;
+        };
+        let Some(headers) = MessageParser::default().parse_headers(raw) else {
+            return;
+        };
+        let reply_to = headers
+            .reply_to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or(from)
+            .to_string();
+        let message_id = headers.message_id().map(|id| format!("<{id}>")).unwrap_or_default();
+        let subject = headers.subject().unwrap_or_default().to_string();
+        let now = self.clock.now();
+        let back = (now + TimeDelta::days(5)).format("%-d %B").to_string();
+        let auto_reply = format!(
+            "From: Out of Office <ooto@simulator.amazonses.com>\r\nTo: {reply_to}\r\n\
+             Subject: Automatic reply: {subject}\r\nDate: {}\r\n\
+             Message-ID: <{}@simulator.amazonses.com>\r\nIn-Reply-To: {message_id}\r\nReferences: {message_id}\r\n\
+             Auto-Submitted: auto-replied\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             Thank you for your message. I am out of the office and back on {back}.\r\n",
+            now.to_rfc2822(),
+            uuid::Uuid::new_v4().simple()
+        );
+        if let Err(err) = receiving.receive(auto_reply.into_bytes(), now).await {
+            tracing::warn!(error = %err, "the SES simulator could not send its auto-reply");
         }
     }
 
@@ -395,6 +430,7 @@ impl MailSender for SimulatedSes {
         let tags = message.tags.to_vec();
         let configuration_set = message.configuration_set.clone();
         let html = html_part(message.raw);
+        let raw = message.raw.to_vec();
         let id = self.inner.send_raw(message).await?;
         let sent_at = self.clock.now();
         let mail = mail_object(&id, &from, &to, &tags, configuration_set.as_deref(), sent_at);
@@ -420,7 +456,7 @@ impl MailSender for SimulatedSes {
                 tracing::warn!(error = %err, "the SES simulator could not publish an event");
             }
         }
-        self.auto_reply(&sent, &to);
+        self.auto_reply(&raw, &from, &to).await;
         Ok(id)
     }
 }

@@ -301,6 +301,7 @@ async fn a_bounce_notice_is_a_bounce_and_an_out_of_office_pauses_the_lead_until_
         header(&to_ann, "Message-ID")
     );
     app.receive_mail(&out_of_office).await.ok(202);
+    app.clock.set(at("2026-11-27T09:31:00Z"));
     let dsn = format!(
         "From: Mail Delivery System <MAILER-DAEMON@mx.prospect.io>\r\nTo: {}\r\n\
          Subject: Undelivered Mail Returned to Sender\r\nDate: Fri, 27 Nov 2026 09:31:00 +0000\r\n\
@@ -383,4 +384,61 @@ async fn dev_inbound_refuses_what_is_not_a_message() {
         .await
         .unwrap();
     assert_eq!(wrong_type.status(), 415);
+}
+
+#[tokio::test]
+async fn the_simulators_out_of_office_address_answers_with_an_auto_reply_that_is_no_reply() {
+    let app = TestApp::spawn().await;
+    app.clock.set(at("2026-03-02T07:00:00Z"));
+    let c = app.sending_campaign(json!({})).await;
+    launch(&app, &c, &["ooto@simulator.amazonses.com"], "2026-03-02T09:00:00Z").await;
+    let auto = replies(&app, &c, "?kind=auto_reply").await;
+    assert_eq!(auto.len(), 1, "{auto:?}");
+    assert_eq!(auto[0]["classification"], "out_of_office");
+    assert_eq!(auto[0]["match"], "token");
+    assert_eq!(auto[0]["return_date"], "2026-03-07");
+    assert_eq!(auto[0]["resume_on"], "2026-03-08");
+    assert!(replies(&app, &c, "").await.is_empty());
+    let stats = app.get(&format!("/v1/campaigns/{}/stats", c.id), &c.key).await;
+    assert_eq!(stats.ok(200)["replied"], 0);
+    let lead = lead(&app, &c, "ooto@simulator.amazonses.com").await;
+    let step_two = &lead_emails(&app, &c, &lead).await[1];
+    assert!(
+        step_two["scheduled_at"].as_str().unwrap() >= "2026-03-08",
+        "paused until after the return: {step_two}"
+    );
+}
+
+#[tokio::test]
+async fn a_reply_stops_the_organisations_other_leads_when_the_campaign_stops_for_company() {
+    let app = TestApp::spawn().await;
+    app.clock.set(at("2026-03-02T07:00:00Z"));
+    let c = app.sending_campaign(json!({"stop_for_company": true})).await;
+    launch(
+        &app,
+        &c,
+        &["ann@acme-corp.io", "bob@acme-corp.io", "cy@other-corp.io"],
+        "2026-03-02T09:00:00Z",
+    )
+    .await;
+    let sent = sent_to(&app, &c, "ann@acme-corp.io").await;
+    let raw = reply_mail(
+        "ann@acme-corp.io",
+        header(&sent, "Reply-To").trim_matches(['<', '>']),
+        Some(&header(&sent, "Message-ID")),
+        "Re: Hello",
+        "Thanks, please send me more information about pricing.",
+    );
+    app.receive_mail(&raw).await.ok(202);
+    assert_eq!(replies(&app, &c, "").await.len(), 1);
+    // Wednesday: step 2 goes to the other company's lead only.
+    app.run_at(at("2026-03-04T09:00:00Z")).await;
+    let second_round: Vec<String> = app
+        .sent_from(&c.sender)
+        .await
+        .into_iter()
+        .skip(3)
+        .map(|m| m.destinations[0].clone())
+        .collect();
+    assert_eq!(second_round, ["cy@other-corp.io"]);
 }
