@@ -39,6 +39,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Signs and checks the unsubscribe links in outgoing mail.
     pub link_signer: Arc<LinkSigner>,
+    /// The reply domain's signed addresses, when the stack receives replies.
+    pub reply_addresses: Option<Arc<cc_domain::reply_address::ReplyAddresses>>,
 }
 
 impl AppState {
@@ -58,7 +60,14 @@ impl AppState {
             identities,
             clock: Arc::new(SystemClock),
             link_signer: Arc::new(link_signer),
+            reply_addresses: None,
         }
+    }
+
+    /// The same state with the reply domain's addresses (`REPLY_DOMAIN` set).
+    pub fn with_reply_addresses(mut self, addresses: cc_domain::reply_address::ReplyAddresses) -> Self {
+        self.reply_addresses = Some(Arc::new(addresses));
+        self
     }
 
     /// The same state reading the time from `clock`.

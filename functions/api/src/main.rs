@@ -2,6 +2,7 @@
 
 use api::AppState;
 use cc_domain::api_key::OperatorKey;
+use cc_domain::reply_address::ReplyAddresses;
 use cc_domain::unsubscribe::LinkSigner;
 use cc_store::{DynamoStore, S3Files, SesIdentities, SqsQueue};
 use std::sync::Arc;
@@ -19,8 +20,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let import_files = S3Files::new(S3Files::client(&config), cc_runtime::required_env("IMPORT_BUCKET")?);
     let link_key = cc_runtime::secret(&config, "LINK_SIGNING_KEY", "LINK_SIGNING_KEY_SECRET_ARN").await?;
     let link_signer = LinkSigner::new(link_key.as_bytes())?;
+    let reply_domain = std::env::var("REPLY_DOMAIN").ok().filter(|d| !d.is_empty());
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let app = api::router(AppState::new(
+    let mut state = AppState::new(
         Arc::new(store),
         operator_key,
         Arc::new(lead_batches),
@@ -31,6 +33,9 @@ async fn main() -> Result<(), lambda_http::Error> {
                 .with_events_topic(std::env::var("SES_EVENTS_TOPIC_ARN").ok()),
         ),
         link_signer,
-    ));
-    lambda_http::run(app).await
+    );
+    if let Some(domain) = reply_domain {
+        state = state.with_reply_addresses(ReplyAddresses::new(link_key.as_bytes(), &domain)?);
+    }
+    lambda_http::run(api::router(state)).await
 }

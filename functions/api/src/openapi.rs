@@ -33,7 +33,7 @@ use utoipa::{Modify, OpenApi};
         export_campaign_csv,
         add_suppression, list_suppressions, remove_suppression, unsubscribe_page, one_click_unsubscribe,
         campaign_stats, campaign_daily_stats, stats_overview, activity_feed,
-        list_replies, get_reply, update_reply,
+        list_replies, get_reply, update_reply, forwarding_address,
     ),
     components(schemas(crate::problem::Problem, cc_domain::FieldError, cc_domain::lead::NewLead)),
     modifiers(&Security),

@@ -167,6 +167,7 @@ impl LocalFunctions {
             .unwrap_or_else(|| crate::inbound_mail::LOCAL_REPLY_DOMAIN.to_string());
         let reply_addresses = ReplyAddresses::new(wiring.link_key.as_bytes(), &reply_domain)
             .map_err(|e| DevstackError::Template(format!("the link signing key: {e}")))?;
+        let api = api.with_reply_addresses(reply_addresses.clone());
         let sender = sender::Sender {
             store: store.clone(),
             mailer: ses_simulator.clone(),

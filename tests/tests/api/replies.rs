@@ -223,10 +223,12 @@ async fn a_reply_without_token_or_references_matches_by_sender_and_a_redelivery_
     launch(&app, &c, &["ann@prospect.io"], "2026-03-02T09:00:00Z").await;
     // Mail forwarded from the tenant's mailbox to its forwarding address; the
     // client dropped the threading headers.
-    let tenant: cc_domain::ids::TenantId = c.tenant.parse().unwrap();
-    let forwarding = cc_domain::reply_address::ReplyAddresses::new(app.link_key.as_bytes(), "reply.localhost")
-        .unwrap()
-        .for_tenant(tenant);
+    let forwarding = app.get("/v1/inbox/forwarding-address", &c.key).await;
+    let forwarding = forwarding.ok(200)["address"].as_str().unwrap().to_string();
+    assert!(
+        forwarding.starts_with('t') && forwarding.ends_with("@reply.localhost"),
+        "{forwarding}"
+    );
     let raw = reply_mail(
         "Ann@Prospect.io",
         &forwarding,

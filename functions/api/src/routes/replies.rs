@@ -17,6 +17,33 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/replies", get(list_replies))
         .route("/v1/replies/{id}", get(get_reply).patch(update_reply))
+        .route("/v1/inbox/forwarding-address", get(forwarding_address))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ForwardingAddress {
+    /// Forward a mailbox's inbound mail here: it lands in the tenant's inbox,
+    /// matched by `In-Reply-To`/`References` or the sender.
+    pub address: String,
+    pub reply_domain: String,
+}
+
+/// The tenant's forwarding address on the reply domain (signed: only this tenant's).
+#[utoipa::path(get, path = "/v1/inbox/forwarding-address", tag = "replies",
+    responses((status = 200, body = ForwardingAddress), (status = 401, body = Problem), (status = 409, body = Problem)))]
+pub async fn forwarding_address(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<ForwardingAddress>, Problem> {
+    caller.require(cc_domain::api_key::Capability::Read)?;
+    let addresses = state.reply_addresses.as_ref().ok_or(DomainError::Conflict {
+        message: "this deployment receives no replies (its ReplyDomain is empty)".into(),
+        existing_id: None,
+    })?;
+    Ok(Json(ForwardingAddress {
+        address: addresses.for_tenant(caller.tenant_id),
+        reply_domain: addresses.domain().to_string(),
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
