@@ -567,3 +567,152 @@ pub async fn update(
     reply.full_text = None;
     Ok(reply)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbound::RulesClassifier;
+    use crate::operations::sending::tests::{World, rng, world};
+    use crate::operations::sending::{SendOutcome, send_email};
+    use crate::operations::test_support::now;
+    use crate::ports::{ActivityStore, EmailStore, LeadStore, ReplyStore, StatsStore};
+    use crate::stats::Scope;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Files(Mutex<HashMap<String, Vec<u8>>>);
+
+    #[async_trait::async_trait]
+    impl MailFiles for Files {
+        async fn read_mail(&self, key: &str, _limit: u64) -> Result<Vec<u8>, FileError> {
+            self.0.lock().unwrap().get(key).cloned().ok_or(FileError::Missing)
+        }
+    }
+
+    fn addresses() -> ReplyAddresses {
+        ReplyAddresses::new(&[5; 32], "reply.example.com").unwrap()
+    }
+
+    async fn sent(w: &World) -> OutboundEmail {
+        let outcome = send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        assert!(matches!(outcome, SendOutcome::Sent { .. }));
+        w.email().await
+    }
+
+    async fn receive_raw(w: &World, files: &Files, id: &str, raw: String) -> InboundOutcome {
+        let key = format!("inbound/{id}");
+        files.0.lock().unwrap().insert(key.clone(), raw.into_bytes());
+        let addresses = addresses();
+        let ctx = InboundContext {
+            store: &w.store,
+            files,
+            addresses: &addresses,
+            classifier: &RulesClassifier,
+        };
+        let mail = StoredMail {
+            ses_message_id: id.to_string(),
+            bucket: "inbound".into(),
+            object_key: key,
+            received_at: now() + TimeDelta::hours(1),
+            recipients: Vec::new(),
+        };
+        receive(&ctx, &mail, now() + TimeDelta::hours(1)).await.unwrap()
+    }
+
+    fn reply_to_us(to: &str, in_reply_to: &str, body: &str) -> String {
+        format!(
+            "From: Ann <ann@prospect.io>\r\nTo: {to}\r\nSubject: Re: Hi\r\nIn-Reply-To: {in_reply_to}\r\n\
+             Date: Mon, 2 Mar 2026 11:00:00 +0000\r\nContent-Type: text/plain\r\n\r\n{body}\r\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn a_reply_quoting_our_message_id_is_stored_once_counted_once_and_moves_the_lead() {
+        let w = world().await;
+        let email = sent(&w).await;
+        let files = Files::default();
+        let to = addresses().for_tenant(w.tenant);
+        let raw = reply_to_us(
+            &to,
+            email.message_id.as_deref().unwrap(),
+            "Sounds great, I'm interested. Let's talk.",
+        );
+        let first = receive_raw(&w, &files, "ses-1", raw.clone()).await;
+        let InboundOutcome::Stored { reply, kind, matched } = first else {
+            panic!("{first:?}")
+        };
+        assert_eq!((kind, matched), (MessageKind::Human, true));
+        assert_eq!(
+            receive_raw(&w, &files, "ses-1", raw).await,
+            InboundOutcome::Duplicate(reply),
+            "a redelivered notification stores nothing new"
+        );
+        let stored = w.store.get_reply(w.tenant, reply).await.unwrap().unwrap();
+        assert_eq!(stored.match_method, Some(MatchMethod::References));
+        assert_eq!(stored.matched_email_id, Some(email.id));
+        let lead = w.store.get_lead(w.tenant, w.job.lead_id).await.unwrap().unwrap();
+        assert_eq!(lead.status, LeadStatus::Interested);
+        let counts = w
+            .store
+            .stats_totals(w.tenant, Scope::Campaign(w.campaign))
+            .await
+            .unwrap()
+            .whole();
+        assert_eq!(
+            (counts.get(Metric::Replied), counts.get(Metric::PositiveReplies)),
+            (1, 1)
+        );
+        let timeline = w
+            .store
+            .list_lead_activities(w.tenant, w.job.lead_id, &PageRequest::first(10))
+            .await
+            .unwrap();
+        assert_eq!(timeline.items[0].kind, crate::activity::ActivityKind::ReplyReceived);
+        // A second reply to the same email is stored but the email is counted once.
+        receive_raw(
+            &w,
+            &files,
+            "ses-2",
+            reply_to_us(&to, email.message_id.as_deref().unwrap(), "Also, Tuesday works."),
+        )
+        .await;
+        let counts = w
+            .store
+            .stats_totals(w.tenant, Scope::Campaign(w.campaign))
+            .await
+            .unwrap()
+            .whole();
+        assert_eq!(counts.get(Metric::Replied), 1);
+        assert!(
+            w.store.get_emails(w.tenant, &[(w.job.lead_id, 1)]).await.unwrap()[0]
+                .events
+                .replied_at
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_for_no_tenant_is_kept_unrouted_and_another_tenants_token_is_refused() {
+        let w = world().await;
+        sent(&w).await;
+        let files = Files::default();
+        let stranger = reply_to_us("someone@reply.example.com", "<unknown@elsewhere.example>", "Hello?");
+        assert_eq!(
+            receive_raw(&w, &files, "ses-3", stranger).await,
+            InboundOutcome::Unrouted
+        );
+        // A forged tenant address (another key) names no tenant either.
+        let forged = ReplyAddresses::new(&[6; 32], "reply.example.com")
+            .unwrap()
+            .for_tenant(w.tenant);
+        let raw = reply_to_us(&forged, "<x@y>", "Interested!");
+        assert_eq!(receive_raw(&w, &files, "ses-4", raw).await, InboundOutcome::Unrouted);
+        let inbox = w
+            .store
+            .list_replies(w.tenant, &ReplyFilter::default(), &PageRequest::first(10))
+            .await
+            .unwrap();
+        assert!(inbox.items.is_empty());
+    }
+}
