@@ -2,7 +2,7 @@
 //! email it answers, and how its classification was corrected.
 
 use crate::ids::{ApiKeyId, CampaignId, EmailId, LeadId, ReplyId, TenantId};
-use crate::inbound::{BounceInfo, InboundAnalysis, MessageKind, ParseOutcome, ReplyClass};
+use crate::inbound::{BounceInfo, InboundAnalysis, MessageKind, ParseOutcome, Referral, ReplyClass};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -60,9 +60,23 @@ pub struct Reply {
     pub resume_on: Option<NaiveDate>,
     #[schema(value_type = Option<Object>)]
     pub bounce: Option<BounceInfo>,
+    /// Wrong person: who the reply points to, when it names someone.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub referral: Option<Referral>,
     pub from: Option<String>,
+    /// The message's own recipients and threading headers (the headers summary).
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    /// The message's `Date` header.
+    #[serde(default)]
+    pub date: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
     /// `complete`, `partial` or `unparseable`.
     #[schema(value_type = String)]
@@ -126,9 +140,14 @@ impl Reply {
             return_date: analysis.return_date,
             resume_on,
             bounce: analysis.bounce.clone(),
+            referral: analysis.referral.clone(),
             from: analysis.headers.from.clone(),
+            to: analysis.headers.to.clone(),
+            cc: analysis.headers.cc.clone(),
             subject: analysis.headers.subject.clone(),
             message_id: analysis.headers.message_id.clone(),
+            in_reply_to: analysis.headers.in_reply_to.clone(),
+            date: analysis.headers.date.map(|d| d.to_utc()),
             received_at: received.received_at,
             parse: analysis.parse.outcome,
             read: false,
