@@ -40,10 +40,12 @@ package:
 validate:
 	infra/validate.sh
 
-## bench: criterion benchmarks (CPU, in-process), then the end-to-end import through the local stack
+## bench: criterion benchmarks (CPU, in-process), then the end-to-end import and SES events through the local stack
 bench: venv
 	$(CARGO) bench -p cc-domain
+	$(CARGO) bench -p cc-store --bench ses_events_dynamo
 	$(CARGO) run --quiet --profile stack-bench -p devstack --bin import-bench
+	RUST_LOG=warn $(CARGO) run --quiet --profile stack-bench -p devstack --bin events-bench
 
 fmt:
 	$(CARGO) fmt --all

@@ -16,7 +16,7 @@ use crate::lead::{Lead, LeadStatus};
 use crate::lead_source::LeadSource;
 use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
-use crate::outbound::{OutboundEmail, SendJob};
+use crate::outbound::{OutboundEmail, SendJob, SesMessageId, SesMessagePointer};
 use crate::page::{Page, PageRequest};
 use crate::ports::*;
 use crate::reply::{Reply, ReplyFilter};
@@ -55,6 +55,8 @@ struct State {
     templates: BTreeMap<(TenantId, TemplateId), Template>,
     template_versions: BTreeMap<(TenantId, TemplateId, u32), TemplateVersion>,
     emails: BTreeMap<(TenantId, LeadId, u32), OutboundEmail>,
+    /// By SES message id, like the `SESMSG#` items.
+    ses_pointers: HashMap<SesMessageId, SesMessagePointer>,
     bookings: HashMap<(TenantId, MailboxId), MailboxBookings>,
     /// Keyed like the DynamoDB items (`A#<address>` / `D#<domain>`), so listings come out in the same order.
     suppressions: BTreeMap<(TenantId, String), Suppression>,
@@ -1178,6 +1180,9 @@ impl EmailStore for MemoryStore {
             }
             s.append_activities(&commit.activities);
             s.add_stats(commit.tenant, &commit.stats);
+            for pointer in &commit.pointers {
+                s.ses_pointers.insert(pointer.ses_message_id.clone(), pointer.clone());
+            }
             Ok(())
         })
     }
@@ -1208,6 +1213,18 @@ impl EmailStore for MemoryStore {
                 _ => Err(StoreError::VersionConflict),
             }
         })
+    }
+
+    async fn record_sent(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError> {
+        self.save_email(email, expected_version).await?;
+        if let Some(pointer) = email.ses_pointer() {
+            self.with(|s| s.ses_pointers.insert(pointer.ses_message_id.clone(), pointer));
+        }
+        Ok(())
+    }
+
+    async fn find_ses_messages(&self, ids: &[SesMessageId]) -> Result<Vec<SesMessagePointer>, StoreError> {
+        Ok(self.with(|s| ids.iter().filter_map(|id| s.ses_pointers.get(id).cloned()).collect()))
     }
 
     async fn list_lead_emails(&self, tenant: TenantId, lead: LeadId) -> Result<Vec<OutboundEmail>, StoreError> {

@@ -612,6 +612,81 @@ pub struct SendJob {
     pub email_id: EmailId,
 }
 
+/// The id SES gave a message when it accepted it (`0100018e1b2c3d4e-…-000000`).
+/// Validated so it can be part of a key: 1 to 256 printable ASCII characters,
+/// no spaces and no `#` (the key separator).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SesMessageId(String);
+
+impl SesMessageId {
+    pub const MAX_LEN: usize = 256;
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid =
+            !text.is_empty() && text.len() <= Self::MAX_LEN && text.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        valid.then(|| Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SesMessageId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or_else(|| "not an SES message id".to_string())
+    }
+}
+
+impl From<SesMessageId> for String {
+    fn from(id: SesMessageId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for SesMessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How long the way from an SES message id to its email is kept: bounces come
+/// within days, feedback-loop complaints within weeks.
+pub const SES_POINTER_DAYS: i64 = 180;
+
+/// Which email an SES message is: the tenant, lead, step and email id. Written
+/// with the email's SES message id, read for the events that carry no message
+/// tags (SES's older notification format, set on the identity). It names the
+/// tenant, so it is one of the few items found before the tenant is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SesMessagePointer {
+    pub ses_message_id: SesMessageId,
+    pub tenant_id: TenantId,
+    pub lead_id: LeadId,
+    pub step: u32,
+    pub email_id: EmailId,
+    /// When the store may forget it (a DynamoDB TTL); not used after it.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl OutboundEmail {
+    /// The pointer from this email's SES message id, once SES accepted it.
+    pub fn ses_pointer(&self) -> Option<SesMessagePointer> {
+        let ses_message_id = SesMessageId::parse(self.ses_message_id.as_deref()?)?;
+        Some(SesMessagePointer {
+            ses_message_id,
+            tenant_id: self.tenant_id,
+            lead_id: self.lead_id,
+            step: self.step,
+            email_id: self.id,
+            expires_at: self.sent_at.unwrap_or(self.updated_at) + chrono::TimeDelta::days(SES_POINTER_DAYS),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -678,5 +753,22 @@ mod tests {
         assert!(e.claim(Utc::now()).is_err());
         e.reschedule(at, Utc::now()).unwrap();
         assert_eq!(e.due_at(), Some(at));
+    }
+
+    #[test]
+    fn ses_message_ids_are_checked_before_they_become_keys() {
+        assert!(SesMessageId::parse("0100018e1b2c3d4e-5f6a7b8c-1234-4d5e-8f90-abcdef012345-000000").is_some());
+        for bad in ["", "a b", "a#b", "é", &"x".repeat(257)] {
+            assert_eq!(SesMessageId::parse(bad), None, "{bad:?}");
+        }
+        let mut sent = email();
+        assert_eq!(sent.ses_pointer(), None, "no pointer before SES accepted it");
+        sent.ses_message_id = Some("ses-1".into());
+        let pointer = sent.ses_pointer().unwrap();
+        assert_eq!(
+            (pointer.tenant_id, pointer.lead_id, pointer.step, pointer.email_id),
+            (sent.tenant_id, sent.lead_id, sent.step, sent.id)
+        );
+        assert_eq!(pointer.ses_message_id.as_str(), "ses-1");
     }
 }

@@ -16,7 +16,7 @@ use crate::lead::{Lead, LeadStatus};
 use crate::lead_source::LeadSource;
 use crate::mailbox::{IdentityVerification, Mailbox};
 use crate::organization::Organization;
-use crate::outbound::{OutboundEmail, SendJob};
+use crate::outbound::{OutboundEmail, SendJob, SesMessageId, SesMessagePointer};
 use crate::page::{Page, PageRequest};
 use crate::reply::{Reply, ReplyFilter};
 use crate::stats::{Counts, Scope, StatsDelta, Tally};
@@ -445,6 +445,13 @@ pub trait EmailStore: Send + Sync {
     /// Replaces the email if its stored version is still `expected_version`,
     /// else [`StoreError::VersionConflict`]: the claim that makes a send happen once.
     async fn save_email(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError>;
+    /// `save_email` for the email SES just accepted, writing in the same
+    /// all-or-nothing write the pointer from its SES message id
+    /// ([`OutboundEmail::ses_pointer`]), so that an event without message tags
+    /// (SES's older notification format) finds it.
+    async fn record_sent(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError>;
+    /// The pointers of these SES message ids, in one read; unknown ones are left out.
+    async fn find_ses_messages(&self, ids: &[SesMessageId]) -> Result<Vec<SesMessagePointer>, StoreError>;
     /// A lead's emails in step order.
     async fn list_lead_emails(&self, tenant: TenantId, lead: LeadId) -> Result<Vec<OutboundEmail>, StoreError>;
     /// A campaign's emails, by scheduled time.
@@ -492,6 +499,9 @@ pub struct EmailEventsCommit {
     pub emails: Vec<(OutboundEmail, u64)>,
     pub activities: Vec<Activity>,
     pub stats: StatsDelta,
+    /// Pointers of SES message ids the events taught (a Send event that
+    /// resolved a claim whose outcome was lost).
+    pub pointers: Vec<SesMessagePointer>,
 }
 
 /// The send queue between the scheduler and the sender.

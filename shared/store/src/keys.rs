@@ -11,6 +11,7 @@ use cc_domain::ids::{
     TenantId,
 };
 use cc_domain::lead::LeadStatus;
+use cc_domain::outbound::SesMessageId;
 use cc_domain::stats::Scope;
 use cc_domain::suppression::SuppressionTarget;
 
@@ -403,6 +404,20 @@ pub fn sender_address(email: &EmailAddress) -> Key {
     }
 }
 
+pub const SES_MESSAGE_PREFIX: &str = "SESMSG#";
+
+/// Which email an SES message is: the fourth key not under a tenant. SES's
+/// older notifications (set on the identity) carry no message tags, only the
+/// SES message id, so this pointer (tenant, lead, step, email id; a TTL)
+/// finds the tenant; it is written with the id, by the sender. SES makes the
+/// ids; they are unguessable and hold no customer data.
+pub fn ses_message(id: &SesMessageId) -> Key {
+    Key {
+        pk: format!("{SES_MESSAGE_PREFIX}{id}"),
+        sk: "POINTER".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +464,13 @@ mod tests {
         let id = TemplateId::generate();
         assert!(template_version(t, id, 9).sk < template_version(t, id, 10).sk);
         assert_eq!(template_version(t, id, 12).sk, "V#0000000012");
+    }
+
+    #[test]
+    fn an_ses_message_pointer_is_keyed_by_the_validated_id_alone() {
+        let id = SesMessageId::parse("0100018e-abc-000000").unwrap();
+        assert_eq!(ses_message(&id).pk, "SESMSG#0100018e-abc-000000");
+        assert_eq!(ses_message(&id).sk, "POINTER");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod isolation;
 mod leads;
 mod mailboxes;
 mod meta;
+mod notifications;
 mod organizations;
 mod phone_leads;
 mod provisioning;

@@ -418,7 +418,8 @@ pub async fn send_email(
                 },
                 now,
             )?;
-            store.save_email(&email, expected).await?;
+            // With the pointer from the SES message id: events without tags find the email by it.
+            store.record_sent(&email, expected).await?;
             after_sent(store, &email, now, rng).await?;
             Ok(SendOutcome::Sent { ses_message_id })
         }

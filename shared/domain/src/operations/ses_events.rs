@@ -1,7 +1,9 @@
 //! SES events applied to the emails they are about (the core of the
 //! ses-events function): the email is found through the message tags the
-//! sender set, its status only moves forward, a redelivered event changes
-//! nothing, and bounces and complaints protect the address.
+//! sender set (or, for SES's older notifications, which carry no tags,
+//! through the pointer the sender wrote from the SES message id), its status
+//! only moves forward, a redelivered event changes nothing, and bounces and
+//! complaints protect the address.
 //!
 //! - Send: resolves a claim whose outcome was lost (`sending → sent`).
 //! - Hard bounce: the address goes on the tenant's suppression list, the lead
@@ -16,7 +18,9 @@ use crate::email::EmailAddress;
 use crate::error::{DomainError, StoreError};
 use crate::ids::{CampaignId, EmailId, LeadId, TenantId};
 use crate::lead::LeadStatus;
-use crate::outbound::{BounceKind, BounceRecord, EmailEvent, EmailStatus, OutboundEmail};
+use crate::outbound::{
+    BounceKind, BounceRecord, EmailEvent, EmailStatus, OutboundEmail, SesMessageId, SesMessagePointer,
+};
 use crate::ports::{EmailEventsCommit, Store};
 use crate::ses_event::{BounceType, SesEventDetail, SesEventRecord};
 use crate::stats::{Metric, Scope, StatsDelta, email_slices};
@@ -24,6 +28,8 @@ use crate::suppression::{Suppression, SuppressionReason, SuppressionSource, Supp
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+const NO_TAGS: &str = "the message carries no email tags and no email of ours has its SES message id";
 
 /// Soft bounces on one lead after which its address is treated as bouncing.
 pub const SOFT_BOUNCE_LIMIT: u32 = 3;
@@ -118,9 +124,23 @@ struct Target {
     lead: LeadId,
     step: u32,
     email_id: EmailId,
+    /// Set when the email was found through its SES message id (no tags):
+    /// the email must still carry that id.
+    via_pointer: Option<SesMessageId>,
     event_id: String,
     event: EmailEvent,
     day: NaiveDate,
+}
+
+/// The email a record's message tags name: tenant, lead, step and email id.
+fn tagged_email(record: &SesEventRecord) -> Option<(TenantId, LeadId, u32, EmailId)> {
+    let tag = |name| record.event.tag(name);
+    Some((
+        tag("tenant_id")?.parse().ok()?,
+        tag("lead_id")?.parse().ok()?,
+        tag("step")?.parse().ok()?,
+        tag("email_id")?.parse().ok()?,
+    ))
 }
 
 /// Applies one event (a batch of one).
@@ -147,19 +167,18 @@ pub async fn apply_batch(
 ) -> Vec<Result<EventOutcome, Arc<DomainError>>> {
     let mut outcomes: Vec<Option<Result<EventOutcome, Arc<DomainError>>>> = vec![None; records.len()];
     let mut by_tenant: BTreeMap<TenantId, Vec<Target>> = BTreeMap::new();
+    // Records without tags (SES's older notification format), found through their SES message id.
+    let mut untagged: Vec<(usize, SesMessageId, EmailEvent)> = Vec::new();
     for (index, record) in records.iter().enumerate() {
-        let tag = |name| record.event.tag(name);
-        let (Some(tenant), Some(lead), Some(step), Some(email_id)) = (
-            tag("tenant_id").and_then(|t| t.parse::<TenantId>().ok()),
-            tag("lead_id").and_then(|t| t.parse::<LeadId>().ok()),
-            tag("step").and_then(|t| t.parse::<u32>().ok()),
-            tag("email_id").and_then(|t| t.parse::<EmailId>().ok()),
-        ) else {
-            outcomes[index] = Some(Ok(EventOutcome::Unmatched("the message carries no email tags")));
-            continue;
-        };
         let Some(event) = email_event(record) else {
             outcomes[index] = Some(Ok(EventOutcome::Ignored));
+            continue;
+        };
+        let Some((tenant, lead, step, email_id)) = tagged_email(record) else {
+            match SesMessageId::parse(record.event.ses_message_id()) {
+                Some(id) => untagged.push((index, id, event)),
+                None => outcomes[index] = Some(Ok(EventOutcome::Unmatched(NO_TAGS))),
+            }
             continue;
         };
         by_tenant.entry(tenant).or_default().push(Target {
@@ -167,12 +186,52 @@ pub async fn apply_batch(
             lead,
             step,
             email_id,
+            via_pointer: None,
             event_id: event_id(record),
             event,
             day: record.event.occurred_at().date_naive(),
         });
     }
-    for (tenant, targets) in by_tenant {
+    if !untagged.is_empty() {
+        let mut ids: Vec<SesMessageId> = untagged.iter().map(|(_, id, _)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        match store.find_ses_messages(&ids).await {
+            Ok(pointers) => {
+                let pointers: BTreeMap<SesMessageId, SesMessagePointer> = pointers
+                    .into_iter()
+                    .filter(|p| p.expires_at > now)
+                    .map(|p| (p.ses_message_id.clone(), p))
+                    .collect();
+                for (index, id, event) in untagged {
+                    let Some(pointer) = pointers.get(&id) else {
+                        outcomes[index] = Some(Ok(EventOutcome::Unmatched(NO_TAGS)));
+                        continue;
+                    };
+                    // The pointer names the tenant: the email is read under it, and nowhere else.
+                    by_tenant.entry(pointer.tenant_id).or_default().push(Target {
+                        index,
+                        lead: pointer.lead_id,
+                        step: pointer.step,
+                        email_id: pointer.email_id,
+                        via_pointer: Some(id),
+                        event_id: event_id(&records[index]),
+                        event,
+                        day: records[index].event.occurred_at().date_naive(),
+                    });
+                }
+            }
+            Err(err) => {
+                let err = Arc::new(DomainError::from(err));
+                for (index, _, _) in untagged {
+                    outcomes[index] = Some(Err(err.clone()));
+                }
+            }
+        }
+    }
+    for (tenant, mut targets) in by_tenant {
+        // In the batch's order, whichever way each email was found.
+        targets.sort_by_key(|t| t.index);
         match apply_for_tenant(store, tenant, &targets, now).await {
             Ok(results) => {
                 for (target, outcome) in targets.iter().zip(results) {
@@ -213,6 +272,7 @@ async fn apply_for_tenant(
         let mut activities = Vec::new();
         let mut stats = StatsDelta::default();
         let mut protect_campaigns = BTreeSet::new();
+        let mut pointers = Vec::new();
         for target in targets {
             let Some((email, _)) = emails
                 .get_mut(&(target.lead, target.step))
@@ -221,10 +281,20 @@ async fn apply_for_tenant(
                 outcomes.push(EventOutcome::Unmatched("no such email"));
                 continue;
             };
+            if let Some(id) = &target.via_pointer
+                && email.ses_message_id.as_deref() != Some(id.as_str())
+            {
+                outcomes.push(EventOutcome::Unmatched("the email no longer has this SES message id"));
+                continue;
+            }
+            let had_ses_id = email.ses_message_id.is_some();
             let changes = email.apply_event(&target.event_id, &target.event, now);
             if !changes.applied {
                 outcomes.push(EventOutcome::Duplicate);
                 continue;
+            }
+            if !had_ses_id {
+                pointers.extend(email.ses_pointer());
             }
             for metric in changes.metrics() {
                 stats.count(email.campaign_id, target.day, &email_slices(email), metric, 1);
@@ -258,6 +328,7 @@ async fn apply_for_tenant(
                     emails: changed,
                     activities,
                     stats,
+                    pointers,
                 })
                 .await?;
         }
@@ -655,8 +726,84 @@ mod tests {
         foreign.event.mail.tags.clear();
         assert_eq!(
             apply(&w.store, &foreign, now()).await.unwrap(),
-            EventOutcome::Unmatched("the message carries no email tags")
+            EventOutcome::Unmatched(NO_TAGS)
         );
+    }
+
+    /// SES's older notification format (set on the identity): `notificationType`, no tags.
+    fn notification(ses_message_id: &str, sns_id: &str, kind: &str, detail: (&str, Value)) -> SesEventRecord {
+        let mut message = json!({
+            "notificationType": kind,
+            "mail": {
+                "timestamp": "2026-03-02T10:00:00.000Z",
+                "messageId": ses_message_id,
+                "source": "sam@acme.io",
+                "sourceIp": "192.0.2.1",
+                "destination": ["ann@prospect.io"]
+            }
+        });
+        message[detail.0] = detail.1;
+        let body = json!({"Type": "Notification", "MessageId": sns_id, "Message": message.to_string()});
+        decode_sqs_body(&body.to_string()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_older_format_bounce_without_tags_lands_through_the_ses_message_id() {
+        let w = sent_world().await;
+        let ses_id = w.email().await.ses_message_id.unwrap();
+        let bounce = json!({"bounceType": "Permanent", "bounceSubType": "General", "timestamp": at(2),
+            "bouncedRecipients": [{"emailAddress": "ann@prospect.io", "status": "5.1.1"}]});
+        let record = notification(&ses_id, "sns-old-b", "Bounce", ("bounce", bounce));
+        assert!(record.event.mail.tags.is_empty());
+        let outcomes = apply_batch(&w.store, std::slice::from_ref(&record), now()).await;
+        assert_eq!(outcomes[0].as_ref().unwrap(), &EventOutcome::Applied);
+        assert_eq!(w.email().await.status, EmailStatus::Bounced);
+        let address = EmailAddress::parse("ann@prospect.io").unwrap();
+        assert!(w.store.suppressed(w.tenant, &address).await.unwrap().is_some());
+        let lead = w.store.get_lead(w.tenant, w.job.lead_id).await.unwrap().unwrap();
+        assert_eq!(lead.status, LeadStatus::Bounced);
+        assert_eq!(campaign_counts(&w).await.bounced_hard, 1);
+        assert_eq!(apply(&w.store, &record, now()).await.unwrap(), EventOutcome::Duplicate);
+        assert_eq!(campaign_counts(&w).await.bounced_hard, 1, "a redelivery counts nothing");
+
+        // An id no email of ours has (another system's mail on the account) finds nothing.
+        let delivery = json!({"timestamp": at(1), "recipients": ["ann@prospect.io"]});
+        let foreign = notification("ses-of-someone-else", "sns-old-d", "Delivery", ("delivery", delivery));
+        assert_eq!(
+            apply(&w.store, &foreign, now()).await.unwrap(),
+            EventOutcome::Unmatched(NO_TAGS)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_send_event_that_resolves_a_lost_claim_makes_the_email_findable_by_its_ses_id() {
+        let w = world().await;
+        w.mailer
+            .failures
+            .lock()
+            .unwrap()
+            .push(SendError::Unknown("timed out".into()));
+        send_email(&w.ctx(), &w.job, now(), &mut rng()).await.unwrap();
+        let complaint = json!({"timestamp": at(9), "complaintFeedbackType": "abuse",
+            "complainedRecipients": [{"emailAddress": "ann@prospect.io"}]});
+        let early = notification("ses-1", "sns-old-c0", "Complaint", ("complaint", complaint.clone()));
+        assert_eq!(
+            apply(&w.store, &early, now()).await.unwrap(),
+            EventOutcome::Unmatched(NO_TAGS),
+            "the sender never learnt the id"
+        );
+        apply(
+            &w.store,
+            &record(&w, "sns-send", "Send", Some(("send", json!({})))),
+            now(),
+        )
+        .await
+        .unwrap();
+        let late = notification("ses-1", "sns-old-c", "Complaint", ("complaint", complaint));
+        assert_eq!(apply(&w.store, &late, now()).await.unwrap(), EventOutcome::Applied);
+        assert_eq!(w.email().await.status, EmailStatus::Complained);
+        let lead = w.store.get_lead(w.tenant, w.job.lead_id).await.unwrap().unwrap();
+        assert_eq!(lead.status, LeadStatus::Unsubscribed);
     }
 
     async fn campaign_counts(w: &crate::operations::sending::tests::World) -> crate::stats::StatCounts {

@@ -2,12 +2,13 @@
 
 use super::*;
 use cc_domain::ids::{EmailId, MailboxId};
-use cc_domain::outbound::OutboundEmail;
+use cc_domain::outbound::{OutboundEmail, SesMessageId, SesMessagePointer};
 use cc_domain::ports::{DueEmail, EmailEventsCommit, EmailStore, MailboxBookings, StatsStore, due_shard};
 use cc_domain::stats::StatsDelta;
 use chrono::NaiveDate;
 
 const EMAIL: &str = "email";
+const SES_MESSAGE: &str = "ses_message";
 
 /// Day attributes of a bookings item: `b20260302` (booked), `s20260302` (sent).
 fn day_attribute(kind: char, day: NaiveDate) -> String {
@@ -33,6 +34,46 @@ impl DynamoStore {
             item.insert(GSI1.sk.into(), s(keys::email_sort(due, email.id)));
         }
         Ok(item)
+    }
+
+    /// The pointer from an SES message id to its email (`keys::ses_message`),
+    /// forgotten by the table's TTL (`expires_at`, epoch seconds).
+    fn ses_pointer_item(pointer: &SesMessagePointer) -> Item {
+        let mut item = key_item(&keys::ses_message(&pointer.ses_message_id));
+        item.insert("entity".into(), s(SES_MESSAGE));
+        item.insert("tenant_id".into(), s(pointer.tenant_id.to_string()));
+        item.insert("lead_id".into(), s(pointer.lead_id.to_string()));
+        item.insert("step".into(), n(pointer.step));
+        item.insert("email_id".into(), s(pointer.email_id.to_string()));
+        item.insert("expires_at".into(), n(pointer.expires_at.timestamp()));
+        item
+    }
+
+    fn decode_ses_pointer(item: &Item) -> Result<SesMessagePointer, StoreError> {
+        let text = |name: &str| attribute_text(item, name).unwrap_or_default();
+        let corrupt =
+            |what: &str| StoreError::corrupt("an SES message pointer", std::io::Error::other(what.to_string()));
+        let number = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+        let id = text(PK);
+        Ok(SesMessagePointer {
+            ses_message_id: id
+                .strip_prefix(keys::SES_MESSAGE_PREFIX)
+                .and_then(SesMessageId::parse)
+                .ok_or_else(|| corrupt("its key"))?,
+            tenant_id: text("tenant_id").parse().map_err(|_| corrupt("tenant_id"))?,
+            lead_id: text("lead_id").parse().map_err(|_| corrupt("lead_id"))?,
+            step: number("step")
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| corrupt("step"))?,
+            email_id: text("email_id").parse().map_err(|_| corrupt("email_id"))?,
+            expires_at: number("expires_at")
+                .and_then(|v| DateTime::from_timestamp(v, 0))
+                .ok_or_else(|| corrupt("expires_at"))?,
+        })
     }
 
     async fn update_counter(
@@ -106,6 +147,12 @@ impl EmailStore for DynamoStore {
         for activity in &commit.activities {
             actions.push(put_always(&self.table, Self::activity_item(activity)?)?);
         }
+        for pointer in &commit.pointers {
+            if pointer.tenant_id != commit.tenant {
+                return Err(StoreError::VersionConflict);
+            }
+            actions.push(put_always(&self.table, Self::ses_pointer_item(pointer))?);
+        }
         actions.extend(self.counter_actions(commit.tenant, &commit.stats)?);
         if actions.len() > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::backend(
@@ -143,6 +190,34 @@ impl EmailStore for DynamoStore {
         } else {
             Err(StoreError::VersionConflict)
         }
+    }
+
+    async fn record_sent(&self, email: &OutboundEmail, expected_version: u64) -> Result<(), StoreError> {
+        let Some(pointer) = email.ses_pointer() else {
+            return self.save_email(email, expected_version).await;
+        };
+        let actions = vec![
+            put(
+                &self.table,
+                Self::email_item(email)?,
+                HAS_VERSION,
+                Some(version_values(expected_version)),
+            )?,
+            put_always(&self.table, Self::ses_pointer_item(&pointer))?,
+        ];
+        match self.transact(actions).await? {
+            TransactOutcome::Committed => Ok(()),
+            TransactOutcome::ConditionsFailed(_) => Err(StoreError::VersionConflict),
+        }
+    }
+
+    async fn find_ses_messages(&self, ids: &[SesMessageId]) -> Result<Vec<SesMessagePointer>, StoreError> {
+        let wanted = ids.iter().map(|id| key_item(&keys::ses_message(id))).collect();
+        self.batch_get(wanted, None)
+            .await?
+            .iter()
+            .map(Self::decode_ses_pointer)
+            .collect()
     }
 
     async fn list_lead_emails(&self, tenant: TenantId, lead: LeadId) -> Result<Vec<OutboundEmail>, StoreError> {
