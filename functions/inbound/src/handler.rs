@@ -47,8 +47,7 @@ impl Inbound {
         let span = tracing::info_span!(
             "inbound",
             ses_message_id = %mail.ses_message_id,
-            message_id = %message_id,
-            tenant_id = tracing::field::Empty
+            message_id = %message_id
         );
         let ctx = InboundContext {
             store: self.store.as_ref(),

@@ -44,6 +44,8 @@ type Item = HashMap<String, AttributeValue>;
 
 const KEYS_PER_BATCH_GET: usize = 100;
 const ITEMS_PER_BATCH_WRITE: usize = 25;
+/// Tries of a transaction that another transaction's items conflicted with.
+const TRANSACTION_CONFLICT_ATTEMPTS: u32 = 4;
 /// DynamoDB's limit on the actions of one TransactWriteItems.
 const MAX_TRANSACTION_ITEMS: usize = 100;
 const MAX_BATCH_ATTEMPTS: u32 = 8;
@@ -324,31 +326,41 @@ impl DynamoStore {
 
     async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<TransactOutcome, StoreError> {
         let count = actions.len();
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(TransactOutcome::Committed),
-            Err(err) => {
-                if let Some(cancelled) = err.as_service_error().and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
-                    _ => None,
-                }) {
-                    let reasons = cancelled.cancellation_reasons();
-                    let failed: Vec<bool> = (0..count)
-                        .map(|i| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed"))
-                        .collect();
-                    if failed.iter().any(|f| *f) {
-                        return Ok(TransactOutcome::ConditionsFailed(failed));
-                    }
-                    // Cancelled for another reason (e.g. a conflicting transaction): report it.
-                    return Err(StoreError::backend("TransactWriteItems", err));
-                }
-                Err(StoreError::backend("TransactWriteItems", err))
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(TransactOutcome::Committed),
+                Err(err) => err,
+            };
+            let Some(cancelled) = err.as_service_error().and_then(|e| match e {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
+                _ => None,
+            }) else {
+                return Err(StoreError::backend("TransactWriteItems", err));
+            };
+            let reasons = cancelled.cancellation_reasons();
+            let code = |i: usize| reasons.get(i).and_then(|r| r.code());
+            let failed: Vec<bool> = (0..count).map(|i| code(i) == Some("ConditionalCheckFailed")).collect();
+            if failed.iter().any(|f| *f) {
+                return Ok(TransactOutcome::ConditionsFailed(failed));
             }
+            // Another transaction held one of the items (e.g. a counter shard two
+            // batches add to at once): nothing was written, so the same request
+            // is tried again after a short, jittered pause.
+            let conflicted = (0..count).any(|i| code(i) == Some("TransactionConflict"));
+            if conflicted && attempt < TRANSACTION_CONFLICT_ATTEMPTS {
+                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 50;
+                tokio::time::sleep(std::time::Duration::from_millis(25 * u64::from(attempt) + jitter)).await;
+                continue;
+            }
+            return Err(StoreError::backend("TransactWriteItems", err));
         }
     }
 
