@@ -168,6 +168,17 @@ async fn a_reply_to_its_reply_to_address_is_classified_stops_the_sequence_and_mo
     );
     assert_eq!(stats["rates"]["reply"], 0.5);
 
+    // The export shows the reply and its classification.
+    let (status, _, csv) = app
+        .get_text(&format!("/v1/campaigns/{}/export.csv", c.id), &c.key)
+        .await;
+    assert_eq!(status, 200);
+    let ann_row = csv.lines().find(|l| l.contains("ann@prospect.io")).unwrap();
+    assert!(
+        ann_row.ends_with(&format!(",true,{}", reply["classification"].as_str().unwrap())),
+        "{ann_row}"
+    );
+
     // Wednesday's step 2 goes to Bob only.
     app.run_at(at("2026-03-04T09:00:00Z")).await;
     let to_ann = app

@@ -11,10 +11,12 @@
 use crate::api_key::{Capability, Principal};
 use crate::error::{DomainError, StoreError};
 use crate::ids::{CampaignId, LeadId, TenantId};
+use crate::inbound::{MessageKind, ReplyClass};
 use crate::lead::{Lead, LeadStatus};
 use crate::outbound::{EmailStatus, OutboundEmail};
 use crate::page::{Cursor, MAX_PAGE_SIZE, PageRequest};
 use crate::ports::Store;
+use crate::reply::ReplyFilter;
 use crate::scoring::ScoreTier;
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
@@ -76,6 +78,8 @@ pub struct CampaignExport {
     tenant: TenantId,
     campaign: CampaignId,
     mail: HashMap<LeadId, LeadMail>,
+    /// Each lead's latest reply (a person's), by classification.
+    replies: HashMap<LeadId, ReplyClass>,
     cursor: Option<Cursor>,
     header_written: bool,
     done: bool,
@@ -107,10 +111,31 @@ pub async fn campaign_export(
             None => break,
         }
     }
+    // People's replies to the campaign, newest first: far fewer than its leads.
+    let mut replies: HashMap<LeadId, ReplyClass> = HashMap::new();
+    let filter = ReplyFilter {
+        campaign: Some(campaign),
+        kind: Some(MessageKind::Human),
+        ..ReplyFilter::default()
+    };
+    let mut page = PageRequest::first(MAX_PAGE_SIZE);
+    loop {
+        let found = store.list_replies(tenant, &filter, &page).await?;
+        for reply in &found.items {
+            if let Some(lead) = reply.lead_id {
+                replies.entry(lead).or_insert(reply.classification);
+            }
+        }
+        match found.next_cursor {
+            Some(next) => page.cursor = Some(Cursor(next)),
+            None => break,
+        }
+    }
     Ok(CampaignExport {
         tenant,
         campaign,
         mail,
+        replies,
         cursor: None,
         header_written: false,
         done: false,
@@ -150,7 +175,7 @@ impl CampaignExport {
                 out.write_record(COLUMNS)?;
             }
             for lead in &leads.items {
-                out.write_record(row(lead, self.mail.get(&lead.id)))?;
+                out.write_record(row(lead, self.mail.get(&lead.id), self.replies.get(&lead.id).copied()))?;
             }
             out.flush()
         })();
@@ -182,14 +207,15 @@ fn flag(value: bool) -> String {
     if value { "true" } else { "false" }.to_string()
 }
 
-fn row(lead: &Lead, mail: Option<&LeadMail>) -> [String; 15] {
+fn row(lead: &Lead, mail: Option<&LeadMail>, reply: Option<ReplyClass>) -> [String; 15] {
     let mail = mail.copied().unwrap_or_default();
     let last = mail.last();
     let band = lead.score_tier.or(lead.score.map(ScoreTier::of));
-    let replied = matches!(
-        lead.status,
-        LeadStatus::Replied | LeadStatus::Interested | LeadStatus::NotInterested
-    );
+    let replied = reply.is_some()
+        || matches!(
+            lead.status,
+            LeadStatus::Replied | LeadStatus::Interested | LeadStatus::NotInterested
+        );
     [
         lead.id.to_string(),
         cell(lead.email.as_ref().map_or("", |e| e.as_str())),
@@ -214,8 +240,7 @@ fn row(lead: &Lead, mail: Option<&LeadMail>) -> [String; 15] {
         flag(mail.opened),
         flag(mail.clicked),
         flag(replied),
-        // Filled once replies are classified (the inbound issue).
-        String::new(),
+        reply.map(|class| class.as_str().to_string()).unwrap_or_default(),
     ]
 }
 
