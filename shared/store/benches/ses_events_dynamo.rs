@@ -33,12 +33,11 @@ use cc_domain::operations::ses_events::{self, EventOutcome};
 use cc_domain::ports::EmailStore;
 use cc_domain::ses_event::{SesEventRecord, decode_sqs_body};
 use cc_store::DynamoStore;
-use chrono::TimeDelta;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use support::{SendEnv, now};
+use support::{SendEnv, now, ses_open_bodies};
 
 const BATCH: usize = 10;
 const TABLE: &str = "cc-bench-MainTable";
@@ -89,52 +88,6 @@ impl HttpClient for CannedDynamo {
     }
 }
 
-/// SQS bodies of human opens of the sent email, each with its own SNS id (as in cc-domain's bench).
-fn open_bodies(env: &SendEnv, job: &cc_domain::outbound::SendJob, first: usize) -> Vec<String> {
-    (first..first + BATCH)
-        .map(|n| {
-            let event = json!({
-                "eventType": "Open",
-                "mail": {
-                    "timestamp": now().to_rfc3339(),
-                    "source": "sam@acme.io",
-                    "sendingAccountId": "123456789012",
-                    "messageId": "0100018e-example",
-                    "destination": ["lead@company.com"],
-                    "headersTruncated": false,
-                    "commonHeaders": {"from": ["sam@acme.io"], "to": ["lead@company.com"], "subject": "Hello"},
-                    "tags": {
-                        "ses:configuration-set": ["cc-prod-tenant"],
-                        "ses:source-ip": ["192.0.2.0"],
-                        "tenant_id": [env.tenant.to_string()],
-                        "campaign_id": [env.campaign.to_string()],
-                        "lead_id": [job.lead_id.to_string()],
-                        "step": ["1"],
-                        "email_id": [job.email_id.to_string()]
-                    }
-                },
-                "open": {
-                    "timestamp": (now() + TimeDelta::minutes(5)).to_rfc3339(),
-                    "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
-                    "ipAddress": "198.51.100.7"
-                }
-            });
-            json!({
-                "Type": "Notification",
-                "MessageId": format!("00000000-0000-4000-8000-{n:012}"),
-                "TopicArn": "arn:aws:sns:us-east-1:123456789012:cc-prod-SesEventsTopic",
-                "Message": event.to_string(),
-                "Timestamp": now().to_rfc3339(),
-                "SignatureVersion": "1",
-                "Signature": "EXAMPLE",
-                "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
-                "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"
-            })
-            .to_string()
-        })
-        .collect()
-}
-
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -171,7 +124,7 @@ fn bench(c: &mut Criterion) {
         json!({"Responses": {TABLE: [put["Item"].clone()]}, "UnprocessedKeys": {}}).to_string();
     fake.seen.lock().unwrap().clear();
 
-    let sample = open_bodies(&env, &job, 0);
+    let sample = ses_open_bodies(&env, &job, 0, BATCH);
     println!("SNS envelope + event: {} bytes", sample[0].len());
     let mut group = c.benchmark_group("ses_event_store");
     group.throughput(Throughput::Elements(BATCH as u64));
@@ -188,7 +141,7 @@ fn bench(c: &mut Criterion) {
     let fresh = || {
         let first = next.get();
         next.set(first + BATCH);
-        open_bodies(&env, &job, first)
+        ses_open_bodies(&env, &job, first, BATCH)
     };
     let apply = |store: &dyn cc_domain::ports::Store, bodies: Vec<String>| {
         let records: Vec<SesEventRecord> = bodies.iter().map(|b| decode_sqs_body(b).unwrap()).collect();

@@ -21,7 +21,7 @@ use cc_domain::ports::{CampaignStore, EmailStore, LeadStore, MailboxStore, Organ
 use cc_domain::sequence::{SequenceStep, Variant};
 use cc_domain::template::{NewTemplate, Template};
 use cc_domain::unsubscribe::{LinkSigner, SignedLinks};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::{Map, Value, json};
 use std::cell::Cell;
 use std::future::Future;
@@ -275,4 +275,51 @@ impl SendEnv {
             replies: None,
         }
     }
+}
+
+/// SQS bodies of SES Open events (people's) of a sent email in their SNS
+/// envelopes, each with its own SNS id: the SES events benches' workload.
+pub fn ses_open_bodies(env: &SendEnv, job: &SendJob, first: usize, count: usize) -> Vec<String> {
+    (first..first + count)
+        .map(|n| {
+            let event = json!({
+                "eventType": "Open",
+                "mail": {
+                    "timestamp": now().to_rfc3339(),
+                    "source": "sam@acme.io",
+                    "sendingAccountId": "123456789012",
+                    "messageId": "0100018e-example",
+                    "destination": ["lead@company.com"],
+                    "headersTruncated": false,
+                    "commonHeaders": {"from": ["sam@acme.io"], "to": ["lead@company.com"], "subject": "Hello"},
+                    "tags": {
+                        "ses:configuration-set": ["cc-prod-tenant"],
+                        "ses:source-ip": ["192.0.2.0"],
+                        "tenant_id": [env.tenant.to_string()],
+                        "campaign_id": [env.campaign.to_string()],
+                        "lead_id": [job.lead_id.to_string()],
+                        "step": ["1"],
+                        "email_id": [job.email_id.to_string()]
+                    }
+                },
+                "open": {
+                    "timestamp": (now() + TimeDelta::minutes(5)).to_rfc3339(),
+                    "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+                    "ipAddress": "198.51.100.7"
+                }
+            });
+            json!({
+                "Type": "Notification",
+                "MessageId": format!("00000000-0000-4000-8000-{n:012}"),
+                "TopicArn": "arn:aws:sns:us-east-1:123456789012:cc-prod-SesEventsTopic",
+                "Message": event.to_string(),
+                "Timestamp": now().to_rfc3339(),
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
+                "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"
+            })
+            .to_string()
+        })
+        .collect()
 }
