@@ -105,7 +105,12 @@ pub async fn receive(
     })
     .await?;
     if let Some((m, _)) = &matched {
-        effects(ctx.store, &reply, m, now).await?;
+        // A redelivery acts on the stored reply: a person may have corrected its class since.
+        let current = match stored {
+            true => None,
+            false => ctx.store.get_reply(tenant, reply.id).await?,
+        };
+        effects(ctx.store, current.as_ref().unwrap_or(&reply), m, now).await?;
     }
     Ok(if stored {
         InboundOutcome::Stored {
@@ -714,5 +719,35 @@ mod tests {
             .await
             .unwrap();
         assert!(inbox.items.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_redelivery_after_a_correction_acts_on_the_correction() {
+        let w = world().await;
+        let email = sent(&w).await;
+        let files = Files::default();
+        let to = addresses().for_tenant(w.tenant);
+        let raw = reply_to_us(&to, email.message_id.as_deref().unwrap(), "I'm interested, let's talk.");
+        let InboundOutcome::Stored { reply, .. } = receive_raw(&w, &files, "ses-9", raw.clone()).await else {
+            panic!("stored")
+        };
+        let corrected = ReplyPatch {
+            read: None,
+            classification: Some(ReplyClass::NotInterested),
+        };
+        update(&w.store, &w.caller, reply, corrected, now()).await.unwrap();
+        assert_eq!(
+            receive_raw(&w, &files, "ses-9", raw).await,
+            InboundOutcome::Duplicate(reply)
+        );
+        let lead = w.store.get_lead(w.tenant, w.job.lead_id).await.unwrap().unwrap();
+        assert_eq!(lead.status, LeadStatus::NotInterested, "the correction stands");
+        let counts = w
+            .store
+            .stats_totals(w.tenant, Scope::Campaign(w.campaign))
+            .await
+            .unwrap()
+            .whole();
+        assert_eq!(counts.get(Metric::PositiveReplies), 0, "the correction took it back");
     }
 }
