@@ -65,6 +65,30 @@ pub fn fields(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A header of a raw message, unfolded.
+pub fn header(raw: &str, name: &str) -> Option<String> {
+    let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
+    let mut found: Option<String> = None;
+    for line in head.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            if let Some(value) = found.as_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+            continue;
+        }
+        if found.is_some() {
+            break;
+        }
+        if let Some((key, value)) = line.split_once(':')
+            && key.eq_ignore_ascii_case(name)
+        {
+            found = Some(value.trim().to_string());
+        }
+    }
+    found
+}
+
 /// One API server on its own tables.
 pub struct TestApp {
     pub base_url: String,

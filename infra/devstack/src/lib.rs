@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod functions;
 pub mod inbound_mail;
 pub mod provision;
+pub mod request_counts;
 pub mod ses_simulator;
 pub mod sqs_driver;
 pub mod template;

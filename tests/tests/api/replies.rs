@@ -13,28 +13,9 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
 
-/// A header of a raw message, unfolded.
+/// A header of a raw message, unfolded; the test fails without it.
 fn header(raw: &str, name: &str) -> String {
-    let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
-    let mut found: Option<String> = None;
-    for line in head.split("\r\n") {
-        if line.starts_with([' ', '\t']) {
-            if let Some(value) = found.as_mut() {
-                value.push(' ');
-                value.push_str(line.trim());
-            }
-            continue;
-        }
-        if found.is_some() {
-            break;
-        }
-        if let Some((key, value)) = line.split_once(':')
-            && key.eq_ignore_ascii_case(name)
-        {
-            found = Some(value.trim().to_string());
-        }
-    }
-    found.unwrap_or_else(|| panic!("no {name} header"))
+    integration_tests::header(raw, name).unwrap_or_else(|| panic!("no {name} header"))
 }
 
 /// Launches the campaign for the leads at `monday_nine` and sends step 1.

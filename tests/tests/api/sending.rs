@@ -4,7 +4,7 @@
 //! The emulator's SES is shared, so every test sends from its own address.
 
 use chrono::{DateTime, Utc};
-use integration_tests::{TestApp, fields};
+use integration_tests::{TestApp, fields, header};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -14,30 +14,6 @@ fn at(text: &str) -> DateTime<Utc> {
 
 fn time_of(value: &Value) -> DateTime<Utc> {
     at(value.as_str().unwrap_or_else(|| panic!("not a time: {value}")))
-}
-
-/// A header of a raw message, unfolded.
-fn header(raw: &str, name: &str) -> Option<String> {
-    let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
-    let mut found: Option<String> = None;
-    for line in head.split("\r\n") {
-        if line.starts_with([' ', '\t']) {
-            if let Some(value) = found.as_mut() {
-                value.push(' ');
-                value.push_str(line.trim());
-            }
-            continue;
-        }
-        if found.is_some() {
-            break;
-        }
-        if let Some((key, value)) = line.split_once(':')
-            && key.eq_ignore_ascii_case(name)
-        {
-            found = Some(value.trim().to_string());
-        }
-    }
-    found
 }
 
 struct Sending {

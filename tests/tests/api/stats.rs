@@ -3,19 +3,12 @@
 //! what SES would (SNS → SQS → ses-events), and the API reads the counters.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
-use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
-use aws_sdk_dynamodb::operation::get_item::GetItemInput;
-use aws_sdk_dynamodb::operation::query::QueryInput;
-use aws_sdk_dynamodb::operation::scan::ScanInput;
 use axum::body::Body;
 use chrono::{DateTime, TimeDelta, Utc};
+use devstack::request_counts::{RequestCounts, counting_client};
 use integration_tests::TestApp;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tower::ServiceExt;
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -345,35 +338,6 @@ async fn replaying_a_whole_batch_of_events_changes_no_counter() {
     );
 }
 
-/// Counts the DynamoDB reads a client sends.
-#[derive(Debug, Default)]
-struct Reads(AtomicUsize);
-
-#[derive(Debug)]
-struct CountReads(Arc<Reads>);
-
-impl Intercept for CountReads {
-    fn name(&self) -> &'static str {
-        "CountReads"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
-        if input.downcast_ref::<GetItemInput>().is_some()
-            || input.downcast_ref::<QueryInput>().is_some()
-            || input.downcast_ref::<BatchGetItemInput>().is_some()
-            || input.downcast_ref::<ScanInput>().is_some()
-        {
-            self.0.0.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_stats_of_a_10000_lead_campaign_take_at_most_three_reads() {
     let app = TestApp::spawn().await;
@@ -389,12 +353,8 @@ async fn the_stats_of_a_10000_lead_campaign_take_at_most_three_reads() {
     }
 
     // The same API, its DynamoDB client counting reads (the API key's lookup included).
-    let reads = Arc::new(Reads::default());
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&app.config)
-            .interceptor(CountReads(reads.clone()))
-            .build(),
-    );
+    let counts = Arc::new(RequestCounts::default());
+    let client = counting_client(&app.config, counts.clone());
     let mut state = app.functions.api.clone();
     state.store = Arc::new(cc_store::DynamoStore::new(client, app.store.table_name()));
     let router = api::router(state);
@@ -403,7 +363,7 @@ async fn the_stats_of_a_10000_lead_campaign_take_at_most_three_reads() {
         format!("/v1/campaigns/{campaign}/stats/daily"),
         "/v1/stats/overview".to_string(),
     ] {
-        reads.0.store(0, Ordering::Relaxed);
+        let before = counts.snapshot();
         let request = axum::http::Request::get(&path)
             .header("authorization", format!("Bearer {key}"))
             .body(Body::empty())
@@ -412,7 +372,7 @@ async fn the_stats_of_a_10000_lead_campaign_take_at_most_three_reads() {
         assert_eq!(response.status(), 200, "{path}");
         let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         let body: Value = serde_json::from_slice(&body).unwrap();
-        let counted = reads.0.load(Ordering::Relaxed);
+        let counted = counts.snapshot().since(&before).read_calls;
         assert!(counted <= 3, "{path}: {counted} reads");
         if path.ends_with("/stats") {
             assert_eq!(body["leads"], 10_000, "{body}");

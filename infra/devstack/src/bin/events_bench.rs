@@ -29,99 +29,19 @@
 //! `cargo run --profile stack-bench -p devstack --bin events-bench [-- EMAILS]` (default 200: the
 //! emulator takes seconds per transaction, so a run of 200 emails takes about 6 minutes)
 
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
-use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
-use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
-use aws_sdk_dynamodb::operation::get_item::GetItemInput;
-use aws_sdk_dynamodb::operation::put_item::PutItemInput;
-use aws_sdk_dynamodb::operation::query::QueryInput;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use cc_domain::clock::{Clock, ManualClock};
 use cc_domain::operations::sending::Delays;
 use chrono::{DateTime, TimeDelta, Utc};
 use devstack::provision::LocalResource;
+use devstack::request_counts::{Counts, RequestCounts, counting_client};
 use devstack::ses_simulator::{BROWSER, READER_IP, mail_object};
 use devstack::{Emulator, LocalFunctions, Template};
 use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-
-/// DynamoDB requests by kind, and the items they write.
-#[derive(Debug, Default)]
-struct Counters {
-    write_calls: AtomicU64,
-    written_items: AtomicU64,
-    transactions: AtomicU64,
-    transaction_items: AtomicU64,
-    read_calls: AtomicU64,
-    queries: AtomicU64,
-}
-
-impl Counters {
-    fn snapshot(&self) -> [u64; 6] {
-        [
-            &self.write_calls,
-            &self.written_items,
-            &self.transactions,
-            &self.transaction_items,
-            &self.read_calls,
-            &self.queries,
-        ]
-        .map(|c| c.load(Ordering::Relaxed))
-    }
-}
-
-#[derive(Debug)]
-struct CountRequests(Arc<Counters>);
-
-impl Intercept for CountRequests {
-    fn name(&self) -> &'static str {
-        "CountRequests"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
-        let c = &self.0;
-        let add = |counter: &AtomicU64, n: usize| counter.fetch_add(n as u64, Ordering::Relaxed);
-        if let Some(batch) = input.downcast_ref::<BatchWriteItemInput>() {
-            add(&c.write_calls, 1);
-            add(
-                &c.written_items,
-                batch.request_items().map_or(0, |r| r.values().map(Vec::len).sum()),
-            );
-        } else if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
-            add(&c.write_calls, 1);
-            add(&c.transactions, 1);
-            add(&c.written_items, transaction.transact_items().len());
-            add(&c.transaction_items, transaction.transact_items().len());
-        } else if input.downcast_ref::<PutItemInput>().is_some()
-            || input.downcast_ref::<UpdateItemInput>().is_some()
-            || input.downcast_ref::<DeleteItemInput>().is_some()
-        {
-            add(&c.write_calls, 1);
-            add(&c.written_items, 1);
-        } else if input.downcast_ref::<GetItemInput>().is_some() || input.downcast_ref::<BatchGetItemInput>().is_some()
-        {
-            add(&c.read_calls, 1);
-        } else if input.downcast_ref::<QueryInput>().is_some() {
-            add(&c.read_calls, 1);
-            add(&c.queries, 1);
-        }
-        Ok(())
-    }
-}
 
 async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, key: &str, body: Value) -> Value {
     let response = client
@@ -306,12 +226,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = devstack::sdk_config(emulator.endpoint()).await;
     let template = Template::load(&root.join("template.yaml"))?;
     let stack = devstack::provision(&config, &template, "evbench-").await?;
-    let counters = Arc::new(Counters::default());
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .interceptor(CountRequests(counters.clone()))
-            .build(),
-    );
+    let counters = Arc::new(RequestCounts::default());
+    let dynamodb = counting_client(&config, counters.clone());
     let start: DateTime<Utc> = "2026-03-02T07:00:00Z".parse()?;
     let clock = ManualClock::at(start);
     let wiring = devstack::Wiring {
@@ -593,9 +509,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect()
         .await;
     let elapsed = started.elapsed().as_secs_f64();
-    let after = counters.snapshot();
-    let [write_calls, items, transactions, transaction_items, read_calls, queries] =
-        std::array::from_fn(|i| after[i] - before[i]);
+    let Counts {
+        write_calls,
+        written_items: items,
+        transactions,
+        transaction_items,
+        read_calls,
+        queries,
+        ..
+    } = counters.snapshot().since(&before);
     let received: usize = handled.iter().map(|h| h.0).sum();
     let failed: usize = handled.iter().map(|h| h.1).sum();
 

@@ -8,71 +8,14 @@
 //!
 //! `cargo run --profile stack-bench -p devstack --bin import-bench [-- ROWS]`
 
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
-use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
-use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
-use aws_sdk_dynamodb::operation::put_item::PutItemInput;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use devstack::request_counts::{RequestCounts, counting_client};
 use devstack::{Emulator, LocalFunctions, Template};
 use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-
-/// DynamoDB requests, and the items they write or read.
-#[derive(Debug, Default)]
-struct Counters {
-    write_requests: AtomicU64,
-    batch_write_calls: AtomicU64,
-    single_write_calls: AtomicU64,
-    read_keys: AtomicU64,
-}
-
-#[derive(Debug)]
-struct CountRequests(Arc<Counters>);
-
-impl Intercept for CountRequests {
-    fn name(&self) -> &'static str {
-        "CountRequests"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
-        let counters = &self.0;
-        let add = |counter: &AtomicU64, n: usize| counter.fetch_add(n as u64, Ordering::Relaxed);
-        if let Some(batch) = input.downcast_ref::<BatchWriteItemInput>() {
-            let items = batch.request_items().map_or(0, |r| r.values().map(Vec::len).sum());
-            add(&counters.write_requests, items);
-            add(&counters.batch_write_calls, 1);
-        } else if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
-            add(&counters.write_requests, transaction.transact_items().len());
-            add(&counters.single_write_calls, 1);
-        } else if input.downcast_ref::<PutItemInput>().is_some()
-            || input.downcast_ref::<UpdateItemInput>().is_some()
-            || input.downcast_ref::<DeleteItemInput>().is_some()
-        {
-            add(&counters.write_requests, 1);
-            add(&counters.single_write_calls, 1);
-        } else if let Some(batch) = input.downcast_ref::<BatchGetItemInput>() {
-            let keys = batch
-                .request_items()
-                .map_or(0, |r| r.values().map(|k| k.keys().len()).sum());
-            add(&counters.read_keys, keys);
-        }
-        Ok(())
-    }
-}
 
 const COMPANIES: usize = 20_000;
 const TITLES: [&str; 6] = [
@@ -190,12 +133,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = devstack::sdk_config(emulator.endpoint()).await;
     let template = Template::load(&root.join("template.yaml"))?;
     let stack = devstack::provision(&config, &template, "bench-").await?;
-    let counters = Arc::new(Counters::default());
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .interceptor(CountRequests(counters.clone()))
-            .build(),
-    );
+    let counters = Arc::new(RequestCounts::default());
+    let dynamodb = counting_client(&config, counters.clone());
     let wiring = devstack::Wiring {
         operator_key: cc_domain::api_key::OperatorKey::generate_secret(),
         link_key: cc_domain::unsubscribe::LinkSigner::generate_key(),
@@ -237,12 +176,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let campaign = campaign["id"].as_str().ok_or("no campaign id")?.to_string();
 
     // The real path, timed from the upload-URL call to the completed job.
-    let before = (
-        counters.write_requests.load(Ordering::Relaxed),
-        counters.batch_write_calls.load(Ordering::Relaxed),
-        counters.single_write_calls.load(Ordering::Relaxed),
-        counters.read_keys.load(Ordering::Relaxed),
-    );
+    let before = counters.snapshot();
     let started = Instant::now();
     let ticket = call(
         &http,
@@ -334,10 +268,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     assert_eq!(job["status"], "completed", "{job}");
     let created = job["created"].as_u64().unwrap_or_default().max(1);
-    let writes = counters.write_requests.load(Ordering::Relaxed) - before.0;
-    let batch_calls = counters.batch_write_calls.load(Ordering::Relaxed) - before.1;
-    let single_calls = counters.single_write_calls.load(Ordering::Relaxed) - before.2;
-    let read_keys = counters.read_keys.load(Ordering::Relaxed) - before.3;
+    let counted = counters.snapshot().since(&before);
+    let writes = counted.written_items;
+    let batch_calls = counted.batch_write_calls;
+    let single_calls = counted.single_write_calls();
+    let read_keys = counted.read_keys;
     let rate = rows as f64 / elapsed;
 
     // A lead item's size, for the raw baseline.
