@@ -423,23 +423,16 @@ impl CampaignStats {
         let mut steps = Vec::new();
         let mut variants = Vec::new();
         for (slice, counts) in &tally.0 {
-            let mut stat = StatCounts::from_counts(counts);
+            // Slices hold email counts only (lead gauges are whole-campaign), so their leads read 0.
+            let stat = StatCounts::from_counts(counts);
             match *slice {
                 Slice::Whole => {}
-                Slice::Step(step) => {
-                    stat.leads = 0;
-                    stat.unsubscribed = 0;
-                    steps.push(StepStats { step, counts: stat })
-                }
-                Slice::Variant(step, variant) => {
-                    stat.leads = 0;
-                    stat.unsubscribed = 0;
-                    variants.push(VariantStats {
-                        step,
-                        variant,
-                        counts: stat,
-                    })
-                }
+                Slice::Step(step) => steps.push(StepStats { step, counts: stat }),
+                Slice::Variant(step, variant) => variants.push(VariantStats {
+                    step,
+                    variant,
+                    counts: stat,
+                }),
             }
         }
         Self {

@@ -357,6 +357,10 @@ pub async fn protect_campaign(
 ) -> Result<Option<String>, DomainError> {
     let totals = store.stats_totals(tenant, Scope::Campaign(campaign)).await?.whole();
     let counted = |m| u64::try_from(totals.get(m)).unwrap_or(0);
+    // No rate is over any limit without a bounce or a complaint: the common case stops at one read.
+    if counted(Metric::BouncedHard) == 0 && counted(Metric::Complained) == 0 {
+        return Ok(None);
+    }
     let paused = with_optimistic_retry(|| async {
         let Some(mut current) = store.get_campaign(tenant, campaign).await? else {
             return Ok(None);
