@@ -114,9 +114,13 @@ pub struct Lead {
     /// What kind of address `email` is.
     #[serde(default)]
     pub email_flags: EmailFlags,
-    #[schema(value_type = Object)]
+    // `default`: stored items leave empty maps out; responses always have them.
+    #[schema(value_type = Object, required = true)]
+    #[serde(default)]
     pub custom_fields: Map<String, Value>,
     /// AI-written lines keyed by name, used as template variables.
+    #[schema(required = true)]
+    #[serde(default)]
     pub personalization: BTreeMap<String, String>,
     /// The import row the lead was made from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -75,8 +75,11 @@ fn key_item(key: &Key) -> Item {
 }
 
 /// An entity as an item: its fields, its tenant, its key and its kind.
+/// Absent fields (`None`) are left out rather than stored as NULL: they decode
+/// the same, and a smaller item costs less to write and read.
 fn entity_item<T: Serialize>(entity: &T, tenant: TenantId, key: &Key, kind: &str) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| StoreError::corrupt("encoding an item", e))?;
+    item.retain(|_, value| !matches!(value, AttributeValue::Null(_)));
     item.insert("tenant_id".into(), s(tenant.to_string()));
     item.insert("entity".into(), s(kind));
     item.extend(key_item(key));
@@ -445,6 +448,12 @@ impl DynamoStore {
     fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
         let key = keys::lead(lead.tenant_id, lead.id);
         let mut item = entity_item(lead, lead.tenant_id, &key, "lead")?;
+        // Most leads have neither; the fields decode as empty without them.
+        for optional_map in ["custom_fields", "personalization"] {
+            if matches!(item.get(optional_map), Some(AttributeValue::M(map)) if map.is_empty()) {
+                item.remove(optional_map);
+            }
+        }
         let sort = s(keys::lead_sort(lead.created_at, lead.id));
         item.insert(
             GSI1.pk.into(),

@@ -399,3 +399,71 @@ async fn addresses_stay_unique_through_changes_deletes_and_imports() {
     emails.sort();
     assert_eq!(emails, ["ann.b@acme.com", "ann@acme.com", "cid@acme.com"]);
 }
+
+#[tokio::test]
+async fn absent_fields_are_not_stored_and_read_back_as_absent() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Sparse").await;
+    let key = &tenant.admin_key;
+    let campaign = app.create_campaign(key, "Q1").await;
+    let bare = app.add_leads(key, &campaign, json!({"email": "bare@gmail.com"})).await;
+    let bare = bare.ok(201).clone();
+    let full = app
+        .add_leads(
+            key,
+            &campaign,
+            json!({"email": "full@acme.com", "city": "Berlin", "custom_fields": {"plan": "pro"},
+                   "personalization": {"icebreaker": "Saw your talk"}}),
+        )
+        .await;
+    let full = full.ok(201).clone();
+
+    let client = aws_sdk_dynamodb::Client::new(&app.config);
+    let stored = |id: String| {
+        let client = client.clone();
+        let table = app.stack.table("MainTable").unwrap().to_string();
+        let key = cc_store::keys::lead(tenant.id.parse().unwrap(), id.parse().unwrap());
+        async move {
+            client
+                .get_item()
+                .table_name(table)
+                .key("PK", AttributeValue::S(key.pk))
+                .key("SK", AttributeValue::S(key.sk))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("the lead is stored")
+        }
+    };
+    let bare_item = stored(bare["id"].as_str().unwrap().to_string()).await;
+    assert!(
+        !bare_item.values().any(|v| matches!(v, AttributeValue::Null(_))),
+        "no NULL attributes: {:?}",
+        bare_item.keys().collect::<Vec<_>>()
+    );
+    for absent in ["city", "organization_id", "custom_fields", "personalization"] {
+        assert!(!bare_item.contains_key(absent), "{absent} is not stored");
+    }
+    let full_item = stored(full["id"].as_str().unwrap().to_string()).await;
+    for present in ["city", "custom_fields", "personalization"] {
+        assert!(full_item.contains_key(present), "{present} is stored");
+    }
+
+    // Read back, both leads have every field, absent ones as null or empty.
+    let bare_read = app
+        .get(&format!("/v1/leads/{}", bare["id"].as_str().unwrap()), key)
+        .await;
+    let bare_read = bare_read.ok(200);
+    assert_eq!(bare_read, &bare);
+    assert_eq!(bare_read["city"], Value::Null);
+    assert_eq!(bare_read["custom_fields"], json!({}));
+    assert_eq!(bare_read["personalization"], json!({}));
+    let full_read = app
+        .get(&format!("/v1/leads/{}", full["id"].as_str().unwrap()), key)
+        .await;
+    let full_read = full_read.ok(200);
+    assert_eq!(full_read, &full);
+    assert_eq!(full_read["custom_fields"], json!({"plan": "pro"}));
+}
