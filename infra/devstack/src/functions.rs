@@ -21,6 +21,27 @@ pub struct QueueTrigger {
     pub logical_id: String,
     pub url: String,
     pub arn: String,
+    /// At most this many records per invocation, as the template's `BatchSize` says.
+    pub batch_size: i32,
+}
+
+impl QueueTrigger {
+    /// The trigger of `function` on `queue`, as template.yaml declares it.
+    fn of(template: &Template, stack: &LocalStack, function: &str, queue: &str) -> Result<QueueTrigger, DevstackError> {
+        let batch_size = template
+            .function_queues(function)
+            .into_iter()
+            .find(|(logical_id, _)| logical_id == queue)
+            .map(|(_, batch_size)| batch_size)
+            .ok_or_else(|| DevstackError::Template(format!("{function} has no SQS event source on {queue}")))?;
+        let missing = || DevstackError::Template(format!("queue {queue} was not provisioned"));
+        Ok(QueueTrigger {
+            url: stack.queue_url(queue).ok_or_else(missing)?.to_string(),
+            arn: stack.queue_arn(queue).ok_or_else(missing)?.to_string(),
+            logical_id: queue.to_string(),
+            batch_size,
+        })
+    }
 }
 
 /// Every function of the backend, ready to be called.
@@ -132,14 +153,7 @@ impl LocalFunctions {
         let ingest_triggers = template
             .function_queues("IngestFunction")
             .into_iter()
-            .map(|logical_id| {
-                let missing = || DevstackError::Template(format!("queue {logical_id} was not provisioned"));
-                Ok(QueueTrigger {
-                    url: stack.queue_url(&logical_id).ok_or_else(missing)?.to_string(),
-                    arn: stack.queue_arn(&logical_id).ok_or_else(missing)?.to_string(),
-                    logical_id,
-                })
-            })
+            .map(|(queue, _)| QueueTrigger::of(template, stack, "IngestFunction", &queue))
             .collect::<Result<_, DevstackError>>()?;
 
         let (environment, _) = stack.function_environment(template, "SchedulerFunction")?;
@@ -183,14 +197,7 @@ impl LocalFunctions {
                 .get("SEND_DLQ_URL")
                 .map(|url| SqsQueue::new(sqs.clone(), url)),
         };
-        let send_trigger = {
-            let missing = || DevstackError::Template("SendQueue was not provisioned".into());
-            QueueTrigger {
-                url: stack.queue_url("SendQueue").ok_or_else(missing)?.to_string(),
-                arn: stack.queue_arn("SendQueue").ok_or_else(missing)?.to_string(),
-                logical_id: "SendQueue".into(),
-            }
-        };
+        let send_trigger = QueueTrigger::of(template, stack, "SenderFunction", "SendQueue")?;
         let (environment, _) = stack.function_environment(template, "SesEventsFunction")?;
         let ses_events = ses_events::SesEvents {
             store: store.clone(),
@@ -199,14 +206,7 @@ impl LocalFunctions {
                 .get("SES_EVENTS_DLQ_URL")
                 .map(|url| SqsQueue::new(sqs.clone(), url)),
         };
-        let ses_events_trigger = {
-            let missing = || DevstackError::Template("SesEventsQueue was not provisioned".into());
-            QueueTrigger {
-                url: stack.queue_url("SesEventsQueue").ok_or_else(missing)?.to_string(),
-                arn: stack.queue_arn("SesEventsQueue").ok_or_else(missing)?.to_string(),
-                logical_id: "SesEventsQueue".into(),
-            }
-        };
+        let ses_events_trigger = QueueTrigger::of(template, stack, "SesEventsFunction", "SesEventsQueue")?;
         let (environment, _) = stack.function_environment(template, "InboundFunction")?;
         let inbound_bucket = variable(&environment, "InboundFunction", "INBOUND_MAIL_BUCKET")?;
         let inbound = inbound::handler::Inbound {
@@ -220,14 +220,7 @@ impl LocalFunctions {
                 .get("INBOUND_DLQ_URL")
                 .map(|url| SqsQueue::new(sqs.clone(), url)),
         };
-        let inbound_trigger = {
-            let missing = || DevstackError::Template("InboundQueue was not provisioned".into());
-            QueueTrigger {
-                url: stack.queue_url("InboundQueue").ok_or_else(missing)?.to_string(),
-                arn: stack.queue_arn("InboundQueue").ok_or_else(missing)?.to_string(),
-                logical_id: "InboundQueue".into(),
-            }
-        };
+        let inbound_trigger = QueueTrigger::of(template, stack, "InboundFunction", "InboundQueue")?;
         let receiving = crate::inbound_mail::LocalReceiving::new(
             config,
             inbound_bucket,
@@ -270,8 +263,7 @@ impl LocalFunctions {
         let sender = self.sender.clone();
         crate::sqs_driver::deliver_once(
             &self.sqs,
-            &self.send_trigger.url,
-            &self.send_trigger.arn,
+            &self.send_trigger,
             wait_seconds,
             retry_after_seconds,
             |event| async move { sender.handle(event).await },
@@ -288,8 +280,7 @@ impl LocalFunctions {
         let handler = self.ses_events.clone();
         crate::sqs_driver::deliver_once(
             &self.sqs,
-            &self.ses_events_trigger.url,
-            &self.ses_events_trigger.arn,
+            &self.ses_events_trigger,
             wait_seconds,
             retry_after_seconds,
             |event| async move { handler.handle(event).await },
@@ -321,8 +312,7 @@ impl LocalFunctions {
         let handler = self.inbound.clone();
         crate::sqs_driver::deliver_once(
             &self.sqs,
-            &self.inbound_trigger.url,
-            &self.inbound_trigger.arn,
+            &self.inbound_trigger,
             wait_seconds,
             retry_after_seconds,
             |event| async move { handler.handle(event).await },
@@ -383,8 +373,7 @@ impl LocalFunctions {
         let ingest = self.ingest.clone();
         crate::sqs_driver::deliver_once(
             &self.sqs,
-            &trigger.url,
-            &trigger.arn,
+            trigger,
             wait_seconds,
             retry_after_seconds,
             |event| async move { ingest.handle(event).await },

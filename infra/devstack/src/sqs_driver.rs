@@ -1,8 +1,9 @@
 //! Delivering SQS messages to a function's handler as Lambda's event source
 //! mapping would, since the emulator does not trigger functions: receive up to
-//! 10 messages, hand them over as one `SqsEvent`, delete those the handler did
+//! the trigger's batch size, hand them over as one `SqsEvent`, delete those the handler did
 //! not report in `batchItemFailures`, and leave the failed ones for a retry.
 
+use crate::functions::QueueTrigger;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::Client;
 use std::collections::HashSet;
@@ -20,8 +21,7 @@ pub struct Delivery {
 /// the devstack need not).
 pub async fn deliver_once<F, Fut>(
     sqs: &Client,
-    queue_url: &str,
-    queue_arn: &str,
+    trigger: &QueueTrigger,
     wait_seconds: i32,
     retry_after_seconds: i32,
     handle: F,
@@ -32,8 +32,8 @@ where
 {
     let received = sqs
         .receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(10)
+        .queue_url(&trigger.url)
+        .max_number_of_messages(trigger.batch_size.clamp(1, 10))
         .wait_time_seconds(wait_seconds)
         .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
         .send()
@@ -50,7 +50,7 @@ where
         record.body = message.body.clone();
         record.md5_of_body = message.md5_of_body.clone();
         record.event_source = Some("aws:sqs".into());
-        record.event_source_arn = Some(queue_arn.to_string());
+        record.event_source_arn = Some(trigger.arn.clone());
         record.aws_region = Some("us-east-1".into());
         record.attributes = message
             .attributes
@@ -73,14 +73,14 @@ where
         };
         if failed.contains(id) {
             sqs.change_message_visibility()
-                .queue_url(queue_url)
+                .queue_url(&trigger.url)
                 .receipt_handle(receipt)
                 .visibility_timeout(retry_after_seconds)
                 .send()
                 .await?;
         } else {
             sqs.delete_message()
-                .queue_url(queue_url)
+                .queue_url(&trigger.url)
                 .receipt_handle(receipt)
                 .send()
                 .await?;

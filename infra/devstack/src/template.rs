@@ -75,8 +75,9 @@ impl Template {
 }
 
 impl Template {
-    /// The logical ids of the queues a function's SQS event sources read.
-    pub fn function_queues(&self, logical_id: &str) -> Vec<String> {
+    /// The queues a function's SQS event sources read: each queue's logical id
+    /// and its batch size (Lambda's default of 10 when the template sets none).
+    pub fn function_queues(&self, logical_id: &str) -> Vec<(String, i32)> {
         let Some(function) = self.resource(logical_id) else {
             return Vec::new();
         };
@@ -86,11 +87,16 @@ impl Template {
             .flat_map(|events| events.values())
             .filter(|event| event["Type"] == "SQS")
             .filter_map(|event| {
-                let queue = &event["Properties"]["Queue"];
+                let properties = &event["Properties"];
+                let queue = &properties["Queue"];
+                let batch_size = properties["BatchSize"]
+                    .as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .unwrap_or(10);
                 queue["Fn::GetAtt"][0]
                     .as_str()
                     .or_else(|| queue["Ref"].as_str())
-                    .map(str::to_string)
+                    .map(|queue| (queue.to_string(), batch_size))
             })
             .collect()
     }

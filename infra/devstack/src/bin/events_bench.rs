@@ -336,14 +336,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let mut handled = 0;
                     loop {
                         let sender = sender.clone();
-                        let delivery = devstack::sqs_driver::deliver_once(
-                            &sqs,
-                            &trigger.url,
-                            &trigger.arn,
-                            0,
-                            0,
-                            |event| async move { sender.handle(event).await },
-                        )
+                        let delivery = devstack::sqs_driver::deliver_once(&sqs, &trigger, 0, 0, |event| async move {
+                            sender.handle(event).await
+                        })
                         .await
                         .expect("SQS works");
                         if delivery.received == 0 {
