@@ -2,6 +2,7 @@
 //! `main.rs` wires them on Lambda, with each function's environment read from
 //! template.yaml. The devstack binary and the integration tests both use it.
 
+use crate::iam::{FunctionPolicy, PolicyCheck};
 use crate::{DevstackError, LocalStack, Template};
 use api::AppState;
 use aws_config::SdkConfig;
@@ -89,6 +90,52 @@ pub struct Wiring {
     pub clock: Arc<dyn Clock>,
 }
 
+/// One function's SDK clients: each refuses, as IAM would, a call the
+/// function's policies in template.yaml do not allow (see `iam`).
+struct FunctionClients {
+    dynamodb: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
+    ses: aws_sdk_ses::config::Builder,
+}
+
+impl FunctionClients {
+    fn of(
+        config: &SdkConfig,
+        dynamodb: &aws_sdk_dynamodb::Client,
+        template: &Template,
+        function: &str,
+    ) -> Result<Self, DevstackError> {
+        let check = PolicyCheck::new(FunctionPolicy::of(template, function)?);
+        Ok(Self {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                dynamodb.config().to_builder().interceptor(check.clone()).build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(config)
+                    .interceptor(check.clone())
+                    .build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(
+                S3Files::client(config)
+                    .config()
+                    .to_builder()
+                    .interceptor(check.clone())
+                    .build(),
+            ),
+            ses: aws_sdk_ses::config::Builder::from(config).interceptor(check),
+        })
+    }
+
+    fn store(&self, table: String) -> Arc<DynamoStore> {
+        Arc::new(DynamoStore::new(self.dynamodb.clone(), table))
+    }
+
+    fn queue(&self, url: String) -> Arc<SqsQueue> {
+        Arc::new(SqsQueue::new(self.sqs.clone(), url))
+    }
+}
+
 impl LocalFunctions {
     pub fn wire(
         config: &SdkConfig,
@@ -109,26 +156,26 @@ impl LocalFunctions {
     ) -> Result<Self, DevstackError> {
         let link_signer = LinkSigner::new(wiring.link_key.as_bytes())
             .map_err(|e| DevstackError::Template(format!("the link signing key: {e}")))?;
+        // The devstack's own calls (queue delivery, as Lambda's event source
+        // mappings; the harness's reads) are not a function's: unchecked clients.
         let sqs = aws_sdk_sqs::Client::new(config);
-        let s3 = S3Files::client(config);
-        let queue = |url: String| Arc::new(SqsQueue::new(sqs.clone(), url));
+        let clients = |function: &str| FunctionClients::of(config, &dynamodb, template, function);
 
         let (environment, _) = stack.function_environment(template, "ApiFunction")?;
-        let store = Arc::new(DynamoStore::new(
-            dynamodb,
-            variable(&environment, "ApiFunction", "TABLE_NAME")?,
-        ));
+        let table = variable(&environment, "ApiFunction", "TABLE_NAME")?;
+        let store = Arc::new(DynamoStore::new(dynamodb.clone(), table.clone()));
+        let own = clients("ApiFunction")?;
         let api = AppState::new(
-            store.clone(),
+            own.store(table.clone()),
             OperatorKey::new(&wiring.operator_key),
-            queue(variable(&environment, "ApiFunction", "LEAD_BATCH_QUEUE_URL")?),
+            own.queue(variable(&environment, "ApiFunction", "LEAD_BATCH_QUEUE_URL")?),
             Arc::new(S3Files::new(
-                s3.clone(),
+                own.s3.clone(),
                 variable(&environment, "ApiFunction", "IMPORT_BUCKET")?,
             )),
             // The emulator's SES identity API (verification succeeds at once there).
             Arc::new(
-                SesIdentities::new(aws_sdk_ses::Client::new(config))
+                SesIdentities::new(aws_sdk_ses::Client::from_conf(own.ses.build()))
                     .with_configuration_sets(environment.get("SES_CONFIGURATION_SET_PREFIX").cloned())
                     .with_events_topic(environment.get("SES_EVENTS_TOPIC_ARN").cloned()),
             ),
@@ -137,17 +184,18 @@ impl LocalFunctions {
         .with_clock(wiring.clock.clone());
 
         let (environment, _) = stack.function_environment(template, "IngestFunction")?;
+        let own = clients("IngestFunction")?;
         let ingest = ingest::Ingest {
-            store: store.clone(),
+            store: own.store(variable(&environment, "IngestFunction", "TABLE_NAME")?),
             dead_letters: environment
                 .get("LEAD_BATCH_DLQ_URL")
-                .map(|url| SqsQueue::new(sqs.clone(), url)),
+                .map(|url| SqsQueue::new(own.sqs.clone(), url)),
             uploads: Some(ingest::Uploads {
                 files: Arc::new(S3Files::new(
-                    s3,
+                    own.s3.clone(),
                     variable(&environment, "IngestFunction", "IMPORT_BUCKET")?,
                 )),
-                lead_batches: queue(variable(&environment, "IngestFunction", "LEAD_BATCH_QUEUE_URL")?),
+                lead_batches: own.queue(variable(&environment, "IngestFunction", "LEAD_BATCH_QUEUE_URL")?),
             }),
         };
         let ingest_triggers = template
@@ -157,19 +205,21 @@ impl LocalFunctions {
             .collect::<Result<_, DevstackError>>()?;
 
         let (environment, _) = stack.function_environment(template, "SchedulerFunction")?;
+        let own = clients("SchedulerFunction")?;
         let scheduler = scheduler::Scheduler {
-            store: store.clone(),
-            lead_batches: queue(variable(&environment, "SchedulerFunction", "LEAD_BATCH_QUEUE_URL")?),
+            store: own.store(variable(&environment, "SchedulerFunction", "TABLE_NAME")?),
+            lead_batches: own.queue(variable(&environment, "SchedulerFunction", "LEAD_BATCH_QUEUE_URL")?),
             fetcher: Arc::new(scheduler::HttpSheetFetcher::new()),
-            send_queue: queue(variable(&environment, "SchedulerFunction", "SEND_QUEUE_URL")?),
+            send_queue: own.queue(variable(&environment, "SchedulerFunction", "SEND_QUEUE_URL")?),
             delays: Delays::UntilSlot,
         };
 
         let (environment, _) = stack.function_environment(template, "SenderFunction")?;
+        let own = clients("SenderFunction")?;
         // The emulator's SES publishes no events: the local SES simulator does, through the
         // tenant's configuration set (whose event destination is the template's topic).
         let ses_simulator = Arc::new(crate::ses_simulator::SimulatedSes::new(
-            Arc::new(SesMailer::new(config)),
+            Arc::new(SesMailer::from_conf(own.ses.clone())),
             config,
             wiring.clock.clone(),
         ));
@@ -183,7 +233,7 @@ impl LocalFunctions {
             .map_err(|e| DevstackError::Template(format!("the link signing key: {e}")))?;
         let api = api.with_reply_addresses(reply_addresses.clone());
         let sender = sender::Sender {
-            store: store.clone(),
+            store: own.store(variable(&environment, "SenderFunction", "TABLE_NAME")?),
             mailer: ses_simulator.clone(),
             replies: Some(reply_addresses.clone()),
             links: Arc::new(SignedLinks::new(link_signer, &wiring.public_url)),
@@ -195,30 +245,32 @@ impl LocalFunctions {
             templates: Default::default(),
             dead_letters: environment
                 .get("SEND_DLQ_URL")
-                .map(|url| SqsQueue::new(sqs.clone(), url)),
+                .map(|url| SqsQueue::new(own.sqs.clone(), url)),
         };
         let send_trigger = QueueTrigger::of(template, stack, "SenderFunction", "SendQueue")?;
         let (environment, _) = stack.function_environment(template, "SesEventsFunction")?;
+        let own = clients("SesEventsFunction")?;
         let ses_events = ses_events::SesEvents {
-            store: store.clone(),
+            store: own.store(variable(&environment, "SesEventsFunction", "TABLE_NAME")?),
             clock: wiring.clock.clone(),
             dead_letters: environment
                 .get("SES_EVENTS_DLQ_URL")
-                .map(|url| SqsQueue::new(sqs.clone(), url)),
+                .map(|url| SqsQueue::new(own.sqs.clone(), url)),
         };
         let ses_events_trigger = QueueTrigger::of(template, stack, "SesEventsFunction", "SesEventsQueue")?;
         let (environment, _) = stack.function_environment(template, "InboundFunction")?;
         let inbound_bucket = variable(&environment, "InboundFunction", "INBOUND_MAIL_BUCKET")?;
+        let own = clients("InboundFunction")?;
         let inbound = inbound::handler::Inbound {
-            store: store.clone(),
-            files: Arc::new(S3Files::new(S3Files::client(config), inbound_bucket.clone())),
+            store: own.store(variable(&environment, "InboundFunction", "TABLE_NAME")?),
+            files: Arc::new(S3Files::new(own.s3.clone(), inbound_bucket.clone())),
             bucket: inbound_bucket.clone(),
             addresses: Arc::new(reply_addresses),
             classifier: Arc::new(cc_domain::inbound::RulesClassifier),
             clock: wiring.clock.clone(),
             dead_letters: environment
                 .get("INBOUND_DLQ_URL")
-                .map(|url| SqsQueue::new(sqs.clone(), url)),
+                .map(|url| SqsQueue::new(own.sqs.clone(), url)),
         };
         let inbound_trigger = QueueTrigger::of(template, stack, "InboundFunction", "InboundQueue")?;
         let receiving = crate::inbound_mail::LocalReceiving::new(

@@ -5,6 +5,7 @@
 pub mod dev_routes;
 pub mod emulator;
 pub mod functions;
+pub mod iam;
 pub mod inbound_mail;
 pub mod provision;
 pub mod request_counts;

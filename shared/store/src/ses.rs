@@ -211,9 +211,13 @@ pub struct SesMailer {
 
 impl SesMailer {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let config = aws_sdk_ses::config::Builder::from(config)
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .build();
+        Self::from_conf(aws_sdk_ses::config::Builder::from(config))
+    }
+
+    /// From a client configuration of the caller's (e.g. with interceptors);
+    /// retries are switched off all the same.
+    pub fn from_conf(config: aws_sdk_ses::config::Builder) -> Self {
+        let config = config.retry_config(aws_config::retry::RetryConfig::disabled()).build();
         Self {
             client: Client::from_conf(config),
         }
