@@ -6,7 +6,8 @@ then a person opens and clicks (/dev/simulate), replies (/dev/inbound), and
 the campaign's stats, the live feed and the inbox show what happened.
 
 Usage: python3 infra/demo_events.py [--base http://127.0.0.1:3000] [--key <admin key>]
-The key defaults to the demo tenant's, read from .devstack/state.json.
+Without --key it creates a tenant of its own (with the operator key in
+.devstack/state.json), so it can run again and again.
 Exits non-zero when something is not as expected.
 """
 
@@ -66,7 +67,13 @@ def main():
     parser.add_argument("--key")
     args = parser.parse_args()
     base = args.base
-    key = args.key or json.loads((ROOT / ".devstack/state.json").read_text())["demo_admin_key"]
+    key = args.key
+    if not key:
+        # A tenant of its own: bounces and complaints suppress those addresses
+        # tenant-wide, so a second run in the demo tenant would send them nothing.
+        operator = json.loads((ROOT / ".devstack/state.json").read_text())["operator_key"]
+        tenant = call(base, operator, "POST", "/v1/tenants", {"name": f"Events demo {uuid.uuid4().hex[:6]}"})
+        key = tenant["admin_api_key"]
 
     sender = f"events-demo-{uuid.uuid4().hex[:8]}@demo.example.com"
     mailbox = call(base, key, "POST", "/v1/mailboxes",

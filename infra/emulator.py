@@ -32,21 +32,69 @@ READ_ONLY_TARGETS = (
 )
 
 
+def repair_recording(state_file: str) -> None:
+    """Splits rows that hold two records into one row each.
+
+    moto's recorder writes a record and its newline in two writes, and a
+    record over 8 KB bypasses the file buffer: two requests recorded at once
+    could leave two records on one row, which the replay cannot read. Recording
+    is now locked (below); this mends files written before that. A row that
+    still cannot be read (a torn write when the process was killed) is dropped
+    and reported.
+    """
+    import json
+
+    decoder = json.JSONDecoder()
+    rows: list[str] = []
+    changed = dropped = 0
+    with open(state_file, encoding="utf-8") as recording:
+        for line in recording:
+            line = line.strip()
+            if not line:
+                changed += 1  # a merged row's second newline
+                continue
+            position, found = 0, 0
+            while position < len(line):
+                try:
+                    _, end = decoder.raw_decode(line, position)
+                except ValueError:
+                    dropped += 1
+                    break
+                rows.append(line[position:end])
+                found += 1
+                position = end
+                while position < len(line) and line[position].isspace():
+                    position += 1
+            changed += found > 1
+    if changed or dropped:
+        with open(state_file, "w", encoding="utf-8") as recording:
+            recording.writelines(row + "\n" for row in rows)
+        print(
+            f"emulator state: split {changed} merged rows, dropped {dropped} unreadable rows",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def restore_and_record(state_file: str, endpoint: str) -> None:
     """Replays the recorded changes of earlier runs, then records new ones."""
     from moto.moto_api import recorder
     from moto.moto_api._internal.recorder.models import Recorder
 
     original_record = Recorder._record_request
+    # One record at a time: the server answers on several threads.
+    record_lock = threading.Lock()
 
     def record_changes_only(self, request, body=None):  # type: ignore[no-untyped-def]
         target = request.headers.get("X-Amz-Target", "")
         if request.method in ("GET", "HEAD") or target.startswith(READ_ONLY_TARGETS):
             return
-        original_record(self, request, body)
+        with record_lock:
+            original_record(self, request, body)
 
     Recorder._record_request = record_changes_only  # type: ignore[method-assign]
     if os.path.exists(state_file) and os.path.getsize(state_file) > 0:
+        repair_recording(state_file)
         recorder.replay_recording(target_host=endpoint)
     recorder.start_recording()
 
@@ -137,12 +185,20 @@ def main() -> int:
     one_service_model_data()
     from moto.server import ThreadedMotoServer
 
+    # moto binds in its server thread, where a failure would go unnoticed
+    # (and the replay below would then go to whoever holds the port).
+    if args.port != 0:
+        import socket
+
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((args.host, args.port))
+            except OSError as err:
+                print(f"cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr, flush=True)
+                return 2
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
-    try:
-        server.start()
-    except OSError as err:
-        print(f"cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr, flush=True)
-        return 2
+    server.start()
     host, port = server.get_host_and_port()
     if args.state_file:
         restore_and_record(args.state_file, f"http://{host}:{port}")

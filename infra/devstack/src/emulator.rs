@@ -68,10 +68,10 @@ impl Emulator {
         };
         let Some(address) = line.trim().strip_prefix("listening on ") else {
             let status = child.wait().ok().and_then(|s| s.code());
-            let hint = if port != 0 {
-                format!(" (is port {port} in use? set EMULATOR_PORT to another port)")
-            } else {
-                String::new()
+            let hint = match (status, log) {
+                (Some(2), _) if port != 0 => format!(" (port {port} is in use: set EMULATOR_PORT to another port)"),
+                (_, Some(log)) => format!(" (its output is in {})", log.display()),
+                _ => String::new(),
             };
             return Err(DevstackError::EmulatorStart(format!("it exited with {status:?}{hint}")));
         };
@@ -95,5 +95,46 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_recording_with_two_records_on_one_row_still_restores() {
+        let root = crate::project_root();
+        let dir = std::env::temp_dir().join(format!("cc-emulator-state-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = dir.join("state.jsonl");
+        let queues = |endpoint: String| async move { aws_sdk_sqs::Client::new(&crate::sdk_config(&endpoint).await) };
+        {
+            let emulator = Emulator::start(&root, 0, None, Some(&state)).unwrap();
+            let sqs = queues(emulator.endpoint().to_string()).await;
+            for name in ["first", "second", "third"] {
+                sqs.create_queue().queue_name(name).send().await.unwrap();
+            }
+        }
+        // Two records on one row and an empty row, as two threads recording at
+        // once used to leave them.
+        let text = std::fs::read_to_string(&state).unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        assert!(rows.len() >= 3, "{rows:?}");
+        let merged = format!("{}{}\n\n{}\n", rows[0], rows[1], rows[2..].join("\n"));
+        std::fs::write(&state, merged).unwrap();
+
+        let emulator = Emulator::start(&root, 0, None, Some(&state)).unwrap();
+        let sqs = queues(emulator.endpoint().to_string()).await;
+        let listed = sqs.list_queues().send().await.unwrap();
+        let mut names: Vec<String> = listed
+            .queue_urls()
+            .iter()
+            .filter_map(|url| url.rsplit('/').next().map(str::to_string))
+            .collect();
+        names.sort();
+        assert_eq!(names, ["first", "second", "third"]);
+        drop(emulator);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
