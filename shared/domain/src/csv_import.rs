@@ -1,10 +1,13 @@
 //! Reading a lead CSV: encoding and delimiter detection, header mapping to
-//! lead fields, and one JSON object per row for the usual lead validation.
+//! lead fields, and one typed lead input ([`NewLead`]) per row for the usual
+//! lead validation. The header is mapped once per file; each row's cells are
+//! copied straight into the fields they fill.
 //!
 //! Row numbers count CSV records as a spreadsheet numbers rows: the header is
 //! row 1, the first lead row 2; a record spanning lines (a quoted newline) is
 //! one row, and completely empty lines are not counted.
 
+use crate::lead::NewLead;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -181,11 +184,11 @@ pub enum CsvError {
     UnknownMappingTarget { target: String },
 }
 
-/// One data row as a lead JSON object, with its spreadsheet row number.
+/// One data row as a lead input, with its spreadsheet row number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvRow {
     pub row: usize,
-    pub lead: Result<Value, String>,
+    pub lead: Result<NewLead, String>,
 }
 
 /// A parsed file: how its columns were mapped and its rows.
@@ -198,6 +201,9 @@ pub struct ParsedCsv {
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The most rows [`parse`] makes room for before it reads them.
+const PRESIZED_ROWS: usize = 200_000;
 
 /// The delimiter of the header line: whichever of `,` `;` tab occurs most outside quotes.
 pub fn sniff_delimiter(text: &str) -> u8 {
@@ -279,7 +285,9 @@ pub fn map_columns(headers: &[String], explicit: &BTreeMap<String, String>) -> R
 }
 
 /// Maps one JSON object (a webhook's lead) like a CSV row: keys are headers.
-/// `custom_fields` and `personalization` objects pass through as they are.
+/// `custom_fields` and `personalization` objects pass through as they are
+/// (so the result is a JSON object, which may not decode into a [`NewLead`]:
+/// `import::RowLead::from_value` keeps it as it is then, to be refused at ingest).
 pub fn map_object(item: Map<String, Value>, explicit: &BTreeMap<String, String>) -> Result<Value, String> {
     let mut cells = Vec::new();
     let mut passthrough = Map::new();
@@ -298,7 +306,8 @@ pub fn map_object(item: Map<String, Value>, explicit: &BTreeMap<String, String>)
         let column = column_for(&key, explicit).map_err(|e| e.to_string())?;
         cells.push((column, text));
     }
-    let mut lead = assemble(cells.iter().map(|(c, t)| (c, t.as_str())))?;
+    let lead = assemble(cells.iter().map(|(c, t)| (c, t.as_str())))?;
+    let mut lead = serde_json::to_value(lead).map_err(|e| e.to_string())?;
     if let Value::Object(lead) = &mut lead {
         for (key, value) in passthrough {
             match (lead.get_mut(&key), value) {
@@ -339,7 +348,11 @@ pub fn parse(bytes: &[u8], explicit: &BTreeMap<String, String>) -> Result<Parsed
     if !columns.contains(&Column::Field(LeadField::Email)) && !columns.contains(&Column::Field(LeadField::Phone)) {
         return Err(CsvError::NoEmailColumn(headers.join(", ")));
     }
-    let mut rows = Vec::new();
+    // Rows are a few hundred bytes each: room for one per line (up to a bound,
+    // as blank lines are rows of none), so a large file's rows are not moved
+    // again and again as the list grows.
+    let lines = text.bytes().filter(|&b| b == b'\n').count();
+    let mut rows = Vec::with_capacity(lines.min(PRESIZED_ROWS));
     let mut record = csv::StringRecord::new();
     let mut row = 1;
     loop {
@@ -378,7 +391,7 @@ pub fn parse(bytes: &[u8], explicit: &BTreeMap<String, String>) -> Result<Parsed
     })
 }
 
-fn row_to_lead(record: &csv::StringRecord, columns: &[Column]) -> Result<Value, String> {
+fn row_to_lead(record: &csv::StringRecord, columns: &[Column]) -> Result<NewLead, String> {
     if record.len() > columns.len() && record.iter().skip(columns.len()).any(|cell| !cell.trim().is_empty()) {
         return Err(format!(
             "the row has {} cells but the header has {}",
@@ -389,10 +402,31 @@ fn row_to_lead(record: &csv::StringRecord, columns: &[Column]) -> Result<Value, 
     assemble(columns.iter().zip(record.iter()))
 }
 
-/// Builds a lead object from (column, cell) pairs.
-fn assemble<'a>(cells: impl Iterator<Item = (&'a Column, &'a str)>) -> Result<Value, String> {
-    let mut lead = Map::new();
-    let mut custom = Map::new();
+/// The input field a column fills (`FullName` fills first and last name, see [`assemble`]).
+fn field_of(lead: &mut NewLead, field: LeadField) -> Option<&mut Option<String>> {
+    Some(match field {
+        LeadField::Email => &mut lead.email,
+        LeadField::FirstName => &mut lead.first_name,
+        LeadField::LastName => &mut lead.last_name,
+        LeadField::FullName => return None,
+        LeadField::CompanyName => &mut lead.company_name,
+        LeadField::JobTitle => &mut lead.job_title,
+        LeadField::Phone => &mut lead.phone,
+        LeadField::Website => &mut lead.website,
+        LeadField::LinkedinUrl => &mut lead.linkedin_url,
+        LeadField::City => &mut lead.city,
+        LeadField::Country => &mut lead.country,
+        LeadField::Timezone => &mut lead.timezone,
+        LeadField::Industry => &mut lead.industry,
+        LeadField::Source => &mut lead.source,
+        LeadField::Notes => &mut lead.notes,
+    })
+}
+
+/// Builds a lead input from (column, cell) pairs: cells trimmed, empty ones
+/// skipped, the first cell of a field kept, unmapped columns as custom fields.
+fn assemble<'a>(cells: impl Iterator<Item = (&'a Column, &'a str)>) -> Result<NewLead, String> {
+    let mut lead = NewLead::default();
     let mut full_name = None;
     for (column, cell) in cells {
         let cell = cell.trim();
@@ -400,33 +434,31 @@ fn assemble<'a>(cells: impl Iterator<Item = (&'a Column, &'a str)>) -> Result<Va
             continue;
         }
         match column {
-            Column::Field(LeadField::FullName) => full_name = Some(cell.to_string()),
-            Column::Field(field) => {
-                lead.entry(field.key().to_string())
-                    .or_insert_with(|| Value::String(cell.to_string()));
-            }
+            Column::Field(field) => match field_of(&mut lead, *field) {
+                Some(slot) => {
+                    slot.get_or_insert_with(|| cell.to_string());
+                }
+                None => full_name = Some(cell),
+            },
             Column::Custom(name) => {
-                custom.insert(name.clone(), Value::String(cell.to_string()));
+                lead.custom_fields.insert(name.clone(), Value::String(cell.to_string()));
             }
             Column::Ignore => {}
         }
     }
     if let Some(name) = full_name {
         let mut parts = name.splitn(2, char::is_whitespace);
-        let first = parts.next().unwrap_or_default().to_string();
-        let last = parts.next().map(str::trim).unwrap_or_default().to_string();
-        lead.entry("first_name").or_insert(Value::String(first));
+        let first = parts.next().unwrap_or_default();
+        let last = parts.next().map(str::trim).unwrap_or_default();
+        lead.first_name.get_or_insert_with(|| first.to_string());
         if !last.is_empty() {
-            lead.entry("last_name").or_insert(Value::String(last));
+            lead.last_name.get_or_insert_with(|| last.to_string());
         }
     }
-    if !lead.contains_key("email") && !lead.contains_key("phone") {
+    if lead.email.is_none() && lead.phone.is_none() {
         return Err("the email is missing (a lead needs an email or a phone)".into());
     }
-    if !custom.is_empty() {
-        lead.insert("custom_fields".into(), Value::Object(custom));
-    }
-    Ok(Value::Object(lead))
+    Ok(lead)
 }
 
 #[cfg(test)]
@@ -437,6 +469,11 @@ mod tests {
 
     fn no_mapping() -> BTreeMap<String, String> {
         BTreeMap::new()
+    }
+
+    /// A mapped row as the JSON object it travels as.
+    fn json_of(row: &CsvRow) -> Value {
+        serde_json::to_value(row.lead.as_ref().unwrap()).unwrap()
     }
 
     #[test]
@@ -470,11 +507,11 @@ mod tests {
         assert_eq!(parsed.rows[0].row, 2);
         assert_eq!(parsed.rows[1].row, 4, "the all-empty record is row 3");
         assert_eq!(
-            parsed.rows[0].lead.as_ref().unwrap(),
+            &json_of(&parsed.rows[0]),
             &json!({"email": "ann@acme.com", "first_name": "Ann", "notes": "line one\r\nline two; still notes", "custom_fields": {"Plan": "pro"}})
         );
         assert_eq!(
-            parsed.rows[1].lead.as_ref().unwrap(),
+            &json_of(&parsed.rows[1]),
             &json!({"email": "bob@acme.com", "first_name": "Bob"})
         );
     }
@@ -484,7 +521,7 @@ mod tests {
         let parsed = parse(b"Name\tEmail\nAnn Marie Smith\tann@acme.com\n", &no_mapping()).unwrap();
         assert_eq!(parsed.delimiter, b'\t');
         assert_eq!(
-            parsed.rows[0].lead.as_ref().unwrap(),
+            &json_of(&parsed.rows[0]),
             &json!({"email": "ann@acme.com", "first_name": "Ann", "last_name": "Marie Smith"})
         );
     }
@@ -498,7 +535,7 @@ mod tests {
         ]);
         let parsed = parse(b"Contact,Email,Junk\nann@acme.com,old@acme.com,x\n", &mapping).unwrap();
         assert_eq!(
-            parsed.rows[0].lead.as_ref().unwrap(),
+            &json_of(&parsed.rows[0]),
             &json!({"email": "ann@acme.com", "custom_fields": {"old_email": "old@acme.com"}})
         );
         let bad = BTreeMap::from([("Contact".to_string(), "favourite_colour".to_string())]);
@@ -578,9 +615,9 @@ mod tests {
             prop_assert_eq!(parsed.rows.len(), cells.len());
             for (row, (email, notes)) in parsed.rows.iter().zip(&cells) {
                 let lead = row.lead.as_ref().unwrap();
-                prop_assert_eq!(lead["email"].as_str().unwrap(), email.as_str());
+                prop_assert_eq!(lead.email.as_deref().unwrap(), email.as_str());
                 let expected_notes = notes.trim();
-                prop_assert_eq!(lead.get("notes").and_then(Value::as_str).unwrap_or(""), expected_notes);
+                prop_assert_eq!(lead.notes.as_deref().unwrap_or(""), expected_notes);
             }
         }
 

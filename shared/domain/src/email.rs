@@ -70,7 +70,16 @@ impl EmailAddress {
 
     /// The form two addresses are compared in: the whole address in lower case.
     pub fn dedup_key(&self) -> String {
-        self.0.to_lowercase()
+        self.dedup_form().into_owned()
+    }
+
+    /// [`EmailAddress::dedup_key`], borrowed when the address is in that form already.
+    pub fn dedup_form(&self) -> std::borrow::Cow<'_, str> {
+        if self.0.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            std::borrow::Cow::Borrowed(&self.0)
+        } else {
+            std::borrow::Cow::Owned(self.0.to_lowercase())
+        }
     }
 }
 

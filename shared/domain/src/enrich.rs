@@ -142,6 +142,13 @@ pub fn normalise_phone(raw: &str, country: Option<&str>) -> Result<String, Strin
         .and_then(|c| <[u8; 2]>::try_from(c.trim().as_bytes()).ok())
         .map(|code| code.map(|b| b.to_ascii_uppercase()))
         .and_then(|code| phonenumber::country::Id::from_str(std::str::from_utf8(&code).ok()?).ok());
+    // Plain digit forms ("030 901820", "+49 30 901820") are read without
+    // phonenumber's general parser, to the same number (see `phone::parse_plain`).
+    if let Some(parsed) = phone::parse_plain(region, raw.trim()) {
+        return parsed
+            .e164()
+            .ok_or_else(|| "not a valid phone number for its country".into());
+    }
     let number = phonenumber::parse(region, raw.trim()).map_err(|_| {
         if region.is_none() && !raw.trim().starts_with('+') {
             "not a phone number; give it with +<country code>, or the lead's country as a 2-letter code".to_string()
@@ -164,8 +171,9 @@ mod phone {
     use phonenumber::{PhoneNumber, country};
     use regex_automata::meta::Regex;
     use regex_automata::{Anchored, Input, util::syntax};
+    use std::collections::HashMap;
     use std::fmt::Write;
-    use std::sync::OnceLock;
+    use std::sync::{LazyLock, OnceLock};
 
     /// The number in E.164 (as `Mode::E164` writes it) if `phonenumber::is_valid` holds for it.
     pub(super) fn e164_if_valid(number: &PhoneNumber) -> Option<String> {
@@ -179,6 +187,195 @@ mod phone {
             None => phonenumber::is_valid(number),
         };
         valid.then_some(e164)
+    }
+
+    /// What `phonenumber::parse` makes of a number: its calling code and its
+    /// national significant number (as `NationalNumber` writes it).
+    pub(super) struct Plain {
+        code: u16,
+        digits: [u8; MAX_DIGITS],
+        national: std::ops::Range<usize>,
+    }
+
+    impl Plain {
+        #[cfg(test)]
+        pub(super) fn code(&self) -> u16 {
+            self.code
+        }
+
+        pub(super) fn national(&self) -> &str {
+            std::str::from_utf8(&self.digits[self.national.clone()]).expect("ASCII digits")
+        }
+
+        /// [`e164_if_valid`] of the number `phonenumber::parse` would have returned.
+        pub(super) fn e164(&self) -> Option<String> {
+            let national = self.national();
+            let regions = CODES.get(usize::from(self.code))?;
+            if !regions.get_or_init(|| Regions::of(self.code)).is_valid(national) {
+                return None;
+            }
+            let mut code = itoa::Buffer::new();
+            let code = code.format(self.code);
+            let mut e164 = String::with_capacity(1 + code.len() + national.len());
+            e164.push('+');
+            e164.push_str(code);
+            e164.push_str(national);
+            Some(e164)
+        }
+    }
+
+    const MAX_DIGITS: usize = 24;
+
+    /// `phonenumber::parse` for the plain forms most lists hold, `None` for
+    /// anything else (and for every number it would refuse): ASCII digits and
+    /// spaces, starting and ending with a digit, or the same after one `+`.
+    /// For these the crate's parser takes a short path, followed here step by
+    /// step with the same metadata and patterns (compiled once per region):
+    /// its RFC 3966 reader either refuses them (a space, or `+` and digits
+    /// only) or reads digits only as its natural reader does; no extension or
+    /// second number can match; at least three digits make them viable; the
+    /// digits are the number. Numbers that would take another branch (an
+    /// international dialling prefix, a national number starting with its own
+    /// calling code, a national prefix transform rule, a calling code shared
+    /// by several regions without a region given) are left to the crate. The
+    /// `plain_forms_parse_as_phonenumber_does` tests compare the two.
+    pub(super) fn parse_plain(region: Option<country::Id>, text: &str) -> Option<Plain> {
+        let (plus, body) = match text.strip_prefix('+') {
+            Some(body) => (true, body),
+            None => (false, text),
+        };
+        let bytes = body.as_bytes();
+        if !bytes.first()?.is_ascii_digit() || !bytes.last()?.is_ascii_digit() {
+            return None;
+        }
+        let mut digits = [0u8; MAX_DIGITS];
+        let mut count = 0;
+        for &byte in bytes {
+            match byte {
+                b'0'..=b'9' => {
+                    *digits.get_mut(count)? = byte;
+                    count += 1;
+                }
+                b' ' => {}
+                _ => return None,
+            }
+        }
+        if count < 3 {
+            return None;
+        }
+        let all = std::str::from_utf8(&digits[..count]).expect("ASCII digits");
+        let regional = region.and_then(|id| parsing_of(id.as_ref()));
+        if region.is_some() && regional.is_none() {
+            return None;
+        }
+        // `helper::country_code`: the calling code, and where the national number starts.
+        let (code, mut start, parsing) = if plus {
+            if regional.is_some_and(|r| r.idd.as_ref().is_some_and(|idd| matches_at_start(idd, all))) {
+                return None;
+            }
+            if all.starts_with('0') {
+                return None;
+            }
+            let len = (1..=3).find(|&len| KNOWN_CODES[all[..len].parse::<usize>().expect("digits")])?;
+            let code = all[..len].parse::<u16>().expect("digits");
+            // The region given, else the one region of the calling code.
+            let parsing = match regional {
+                Some(parsing) => parsing,
+                None => match DATABASE.region(&code)?.as_slice() {
+                    ["001"] => return None,
+                    [id] if id.parse::<country::Id>().is_ok() => parsing_of(id)?,
+                    _ => return None,
+                },
+            };
+            (code, len, parsing)
+        } else {
+            let parsing = regional?;
+            if parsing.idd.as_ref().is_some_and(|idd| matches_at_start(idd, all)) || all.starts_with(&parsing.code_text)
+            {
+                return None;
+            }
+            (parsing.code, 0, parsing)
+        };
+        // `helper::national_number` and the national prefix, kept unless that leaves too short a number.
+        let national = &all[start..];
+        let mut stripped = match &parsing.prefix_for_parsing {
+            Some(pattern) => match pattern.search(&Input::new(national).anchored(Anchored::Yes)) {
+                Some(_) if parsing.transforms => return None,
+                Some(found) => &national[found.end()..],
+                None => national,
+            },
+            None => match parsing.national_prefix {
+                Some(prefix) => national.strip_prefix(prefix).unwrap_or(national),
+                None => national,
+            },
+        };
+        if let Some(prefix) = parsing.national_prefix {
+            stripped = stripped.strip_prefix(prefix).unwrap_or(stripped);
+        }
+        if !parsing.too_short(stripped.len()) {
+            start += national.len() - stripped.len();
+        }
+        let national = &all[start..];
+        // phonenumber refuses these (too short, too long, no value after the leading zeros).
+        if national.len() < 2 || national.len() > 16 || national.bytes().all(|b| b == b'0') {
+            return None;
+        }
+        Some(Plain {
+            code,
+            digits,
+            national: start..count,
+        })
+    }
+
+    /// The calling codes `Database::by_code` knows.
+    static KNOWN_CODES: LazyLock<[bool; 1000]> =
+        LazyLock::new(|| std::array::from_fn(|code| DATABASE.by_code(&(code as u16)).is_some()));
+
+    /// What parsing a number of one region reads of its metadata.
+    struct Parsing {
+        code: u16,
+        code_text: String,
+        idd: Option<Regex>,
+        prefix_for_parsing: Option<Regex>,
+        transforms: bool,
+        national_prefix: Option<&'static str>,
+        possible: &'static [u16],
+        local: &'static [u16],
+    }
+
+    impl Parsing {
+        fn of(meta: &'static Metadata) -> Self {
+            let general = meta.descriptors().general();
+            Self {
+                code: meta.country_code(),
+                code_text: meta.country_code().to_string(),
+                idd: meta.international_prefix().map(|re| compile(re.as_str())),
+                prefix_for_parsing: meta.national_prefix_for_parsing().map(|re| compile(re.as_str())),
+                transforms: meta.national_prefix_transform_rule().is_some(),
+                national_prefix: meta.national_prefix(),
+                possible: general.possible_length(),
+                local: general.possible_local_length(),
+            }
+        }
+
+        /// `validator::length(meta, number, Type::Unknown) == Validation::TooShort`
+        /// (never, while the database lists no general possible lengths; kept as the crate has it).
+        fn too_short(&self, len: usize) -> bool {
+            let len = len as u16;
+            match self.possible.first() {
+                Some(&minimum) => !self.local.contains(&len) && len < minimum,
+                None => false,
+            }
+        }
+    }
+
+    /// Each region's parsing patterns, compiled when a number first needs them.
+    static PARSING: LazyLock<HashMap<&'static str, OnceLock<Parsing>>> =
+        LazyLock::new(|| DATABASE.iter().map(|meta| (meta.id(), OnceLock::new())).collect());
+
+    fn parsing_of(id: &str) -> Option<&'static Parsing> {
+        let cell = PARSING.get(id)?;
+        Some(cell.get_or_init(|| Parsing::of(DATABASE.by_id(id).expect("a region of the database"))))
     }
 
     /// Calling codes have at most three digits.
@@ -415,6 +612,137 @@ mod tests {
                 prop_assert_eq!(phone::e164_if_valid(&number), reference(&number));
             }
         }
+
+        /// Random digits, grouped at random, nationally (maybe after the
+        /// national prefix, maybe read in another region) or with `+<code>`.
+        #[test]
+        fn plain_forms_parse_as_phonenumber_does(region in any::<prop::sample::Index>(), digits in "[0-9]{1,17}",
+                                                 spaces in proptest::collection::vec(any::<bool>(), 17),
+                                                 form in 0..5u8, given in any::<bool>()) {
+            let mut ids: Vec<&str> = phonenumber::metadata::DATABASE.iter().map(|m| m.id()).collect();
+            ids.sort_unstable();
+            let meta = phonenumber::metadata::DATABASE.by_id(ids[region.index(ids.len())]).unwrap();
+            let grouped: String = digits
+                .chars()
+                .zip(&spaces)
+                .flat_map(|(c, space)| [Some(c), space.then_some(' ')])
+                .flatten()
+                .collect();
+            let grouped = grouped.trim_end();
+            let (text, country) = match form {
+                0 => (grouped.to_string(), Some(meta.id())),
+                1 => (format!("{}{grouped}", meta.national_prefix().unwrap_or("")), Some(meta.id())),
+                2 => (grouped.to_string(), Some("DE")),
+                3 => (format!("+{} {grouped}", meta.country_code()), given.then(|| meta.id())),
+                _ => (format!("+{grouped}"), given.then(|| meta.id())),
+            };
+            assert_plain_parse(&text, country);
+            prop_assert_eq!(normalise_phone(&text, country), normalise_with_phonenumber(&text, country), "{:?} in {:?}", text, country);
+        }
+    }
+
+    /// `normalise_phone` as it was before plain forms had their own reader:
+    /// every number through `phonenumber::parse`, `is_valid` and its E.164 format.
+    fn normalise_with_phonenumber(raw: &str, country: Option<&str>) -> Result<String, String> {
+        let region = country
+            .and_then(|c| <[u8; 2]>::try_from(c.trim().as_bytes()).ok())
+            .map(|code| code.map(|b| b.to_ascii_uppercase()))
+            .and_then(|code| phonenumber::country::Id::from_str(std::str::from_utf8(&code).ok()?).ok());
+        let number = phonenumber::parse(region, raw.trim()).map_err(|_| {
+            if region.is_none() && !raw.trim().starts_with('+') {
+                "not a phone number; give it with +<country code>, or the lead's country as a 2-letter code".to_string()
+            } else {
+                "not a phone number".to_string()
+            }
+        })?;
+        reference(&number).ok_or_else(|| "not a valid phone number for its country".into())
+    }
+
+    /// When the plain reader reads `text`, phonenumber reads it to the same
+    /// calling code and national number; whether it read it.
+    fn assert_plain_parse(text: &str, country: Option<&str>) -> bool {
+        let region = country.and_then(|c| c.parse::<phonenumber::country::Id>().ok());
+        let Some(plain) = phone::parse_plain(region, text) else {
+            return false;
+        };
+        let number = phonenumber::parse(region, text).unwrap_or_else(|e| panic!("{text:?} in {country:?}: {e}"));
+        assert_eq!(
+            (plain.code(), plain.national()),
+            (number.code().value(), number.national().to_string().as_str()),
+            "{text:?} in {country:?}"
+        );
+        true
+    }
+
+    /// The plain forms of a national number: as it is, in groups of three, after the national prefix.
+    fn plain_forms(meta: &phonenumber::metadata::Metadata, national: &str) -> Vec<(String, Option<String>)> {
+        let grouped: String = national
+            .chars()
+            .enumerate()
+            .flat_map(|(i, c)| (i > 0 && i % 3 == 0).then_some(' ').into_iter().chain([c]))
+            .collect();
+        let code = meta.country_code();
+        let region = Some(meta.id().to_string());
+        let mut forms = vec![
+            (national.to_string(), region.clone()),
+            (grouped.clone(), region.clone()),
+            (format!("+{code} {grouped}"), None),
+            (format!("+{code}{national}"), None),
+            (format!("+{code} {national}"), region.clone()),
+            // Another region's number, or its metadata, given with a region.
+            (format!("+{code} {grouped}"), Some("DE".to_string())),
+            (national.to_string(), Some("US".to_string())),
+        ];
+        if let Some(prefix) = meta.national_prefix() {
+            forms.push((format!("{prefix} {grouped}"), region.clone()));
+            forms.push((format!("{prefix}{national}"), region));
+        }
+        forms
+    }
+
+    /// Every region's example numbers and near misses, in every plain form:
+    /// the plain reader and phonenumber give the same number (or both refuse it).
+    #[test]
+    fn plain_forms_parse_as_phonenumber_does_on_every_example() {
+        let (mut plain, mut total) = (0, 0);
+        for meta in phonenumber::metadata::DATABASE.iter() {
+            let d = meta.descriptors();
+            let descriptors = [
+                Some(d.general()),
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ];
+            for example in descriptors.into_iter().flatten().filter_map(|d| d.example()) {
+                let mut variants = vec![example.to_string(), format!("{example}5")];
+                if let Some(shorter) = example.get(..example.len() - 1) {
+                    variants.push(shorter.to_string());
+                    variants.push(format!("{shorter}{}", if example.ends_with('7') { 3 } else { 7 }));
+                }
+                // Too short to be a number once a national prefix is taken off.
+                variants.extend((1..=4).filter_map(|len| example.get(..len)).map(str::to_string));
+                for national in variants {
+                    for (text, country) in plain_forms(meta, &national) {
+                        plain += usize::from(assert_plain_parse(&text, country.as_deref()));
+                        total += 1;
+                        assert_eq!(
+                            normalise_phone(&text, country.as_deref()),
+                            normalise_with_phonenumber(&text, country.as_deref()),
+                            "{text:?} in {country:?}"
+                        );
+                    }
+                }
+            }
+        }
+        // Most of these take the plain path; the rest show it steps aside.
+        assert!(plain > total / 2 && plain < total, "{plain} of {total} read plainly");
     }
 
     #[test]

@@ -97,15 +97,16 @@ impl<T> Patch<T> {
 /// Collects field errors while an input is validated, so a client sees every
 /// problem of an item at once.
 #[derive(Debug, Default)]
-pub struct Problems {
-    base: String,
+pub struct Problems<'a> {
+    /// Borrowed: an input without problems (most of an import) costs no copy of it.
+    base: &'a str,
     errors: Vec<FieldError>,
 }
 
-impl Problems {
-    pub fn at(base: &str) -> Self {
+impl<'a> Problems<'a> {
+    pub fn at(base: &'a str) -> Self {
         Self {
-            base: base.to_string(),
+            base,
             errors: Vec::new(),
         }
     }
@@ -140,12 +141,9 @@ impl Problems {
 
     /// Whether `field` (below the base) has an error already.
     pub fn has(&self, field: &str) -> bool {
-        self.errors.iter().any(|e| {
-            e.field
-                .strip_prefix(self.base.as_str())
-                .and_then(|f| f.strip_prefix('/'))
-                == Some(field)
-        })
+        self.errors
+            .iter()
+            .any(|e| e.field.strip_prefix(self.base).and_then(|f| f.strip_prefix('/')) == Some(field))
     }
 }
 

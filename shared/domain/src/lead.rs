@@ -9,6 +9,7 @@ use crate::scoring::{self, ScoreTier};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -109,8 +110,10 @@ pub struct Lead {
     #[serde(default)]
     pub score_tier: Option<ScoreTier>,
     /// Why the score is what it is, e.g. "+30 executive title".
+    // Texts that never change are shared by every lead, not copied into each.
     #[serde(default)]
-    pub score_reasons: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub score_reasons: Vec<Cow<'static, str>>,
     /// What kind of address `email` is.
     #[serde(default)]
     pub email_flags: EmailFlags,
@@ -132,30 +135,48 @@ pub struct Lead {
 
 /// One lead of `POST /v1/campaigns/{id}/leads`: an `email`, or a `phone`
 /// for a lead that is only called (it is never mailed), or both.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+// Also what an import row maps to (`csv_import`), and how it travels on the
+// lead-batch queue: written as the JSON object a client would send, with
+// absent fields and empty maps left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLead {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub linkedin_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub industry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<OrganizationId>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
     #[schema(value_type = Object)]
     pub custom_fields: Map<String, Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub personalization: BTreeMap<String, String>,
 }
 
@@ -248,11 +269,35 @@ pub fn identity_of(email: Option<&EmailAddress>, phone: Option<&str>) -> Option<
 /// its email or, without one, its phone is valid: how a file's repeats are
 /// found before its rows are built into leads.
 pub fn identity_of_input(lead: &Value, default_country: Option<&str>) -> Option<String> {
-    let text = |field: &str| lead.get(field).and_then(Value::as_str).filter(|v| !v.trim().is_empty());
-    if let Some(email) = text("email") {
+    let text = |field: &str| lead.get(field).and_then(Value::as_str);
+    identity_of_texts(text("email"), text("phone"), text("country"), default_country)
+}
+
+impl NewLead {
+    /// [`identity_of_input`] for a typed input (a mapped import row).
+    pub fn identity(&self, default_country: Option<&str>) -> Option<String> {
+        identity_of_texts(
+            self.email.as_deref(),
+            self.phone.as_deref(),
+            self.country.as_deref(),
+            default_country,
+        )
+    }
+}
+
+fn identity_of_texts(
+    email: Option<&str>,
+    phone: Option<&str>,
+    country: Option<&str>,
+    default_country: Option<&str>,
+) -> Option<String> {
+    fn text(value: Option<&str>) -> Option<&str> {
+        value.filter(|v| !v.trim().is_empty())
+    }
+    if let Some(email) = text(email) {
         return EmailAddress::parse(email).ok().map(|e| e.dedup_key());
     }
-    let phone = enrich::normalise_phone(text("phone")?, dialling_country(text("country"), default_country)).ok()?;
+    let phone = enrich::normalise_phone(text(phone)?, dialling_country(text(country), default_country)).ok()?;
     identity_of(None, Some(&phone))
 }
 
@@ -343,17 +388,24 @@ impl Lead {
             p.add("email", NO_CONTACT);
         }
         p.into_result()?;
-        let identity = identity_of(email.as_ref(), phone.as_deref())
-            .ok_or_else(|| vec![crate::FieldError::new(format!("{base}/email"), NO_CONTACT)])?;
+        // Borrowed when the address is already in its compared form (no copy per imported row).
+        let identity = match (&email, &phone) {
+            (Some(email), _) => email.dedup_form(),
+            (None, Some(phone)) => Cow::Owned(format!("{PHONE_IDENTITY_PREFIX}{phone}")),
+            (None, None) => return Err(vec![crate::FieldError::new(format!("{base}/email"), NO_CONTACT)]),
+        };
+        let id = LeadId::for_identity(campaign_id, &identity, 0);
+        let email_flags = email
+            .as_ref()
+            .map(|_| enrich::classify_key(&identity))
+            .unwrap_or_default();
+        drop(identity);
         let mut lead = Self {
-            id: LeadId::for_identity(campaign_id, &identity, 0),
+            id,
             tenant_id,
             campaign_id,
             organization_id: input.organization_id,
-            email_flags: email
-                .as_ref()
-                .map(|_| enrich::classify_key(&identity))
-                .unwrap_or_default(),
+            email_flags,
             email,
             first_name,
             last_name,
@@ -413,10 +465,10 @@ impl Lead {
         self.score_reasons = scored.reasons;
     }
 
-    fn set_score(&mut self, score: u8, why: &str) {
+    fn set_score(&mut self, score: u8, why: &'static str) {
         self.score = Some(score);
         self.score_tier = Some(ScoreTier::of(score));
-        self.score_reasons = vec![why.to_string()];
+        self.score_reasons = vec![Cow::Borrowed(why)];
     }
 
     /// Applies a PATCH. Returns every field error at once and leaves the lead

@@ -5,6 +5,8 @@
 use crate::lead::Lead;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -99,30 +101,164 @@ const SIZE_FIELDS: &[&str] = &[
 pub struct Scored {
     pub score: u8,
     pub tier: ScoreTier,
-    pub reasons: Vec<String>,
+    /// Reasons whose text never changes ("+15 business address") are shared, not written per lead.
+    pub reasons: Vec<Cow<'static, str>>,
 }
 
-fn title_points(title: &str) -> Option<(i32, &'static str)> {
-    let title = title.to_lowercase();
-    // A listed word must be one of the title's words; a listed phrase may stand anywhere in it.
-    let words = |list: &[&str]| {
-        title
-            .split(|c: char| !c.is_alphanumeric() && c != '-')
-            .any(|t| list.contains(&t))
-            || list.iter().any(|w| w.contains(' ') && title.contains(w))
-    };
-    if words(EXECUTIVE) {
-        Some((WEIGHTS.executive_title, "executive title"))
-    } else if words(SENIOR) {
-        Some((WEIGHTS.senior_title, "senior title"))
-    } else if words(MANAGER) {
-        Some((WEIGHTS.manager_title, "manager title"))
-    } else if !title.trim().is_empty() {
-        Some((WEIGHTS.other_title, "has a title"))
-    } else {
-        None
+/// The reasons whose points are a weight of the model and whose text is fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fixed {
+    ExecutiveTitle,
+    SeniorTitle,
+    ManagerTitle,
+    OtherTitle,
+    NoEmail,
+    Disposable,
+    FreeMail,
+    Business,
+    Role,
+}
+
+impl Fixed {
+    const ALL: [Fixed; 9] = [
+        Fixed::ExecutiveTitle,
+        Fixed::SeniorTitle,
+        Fixed::ManagerTitle,
+        Fixed::OtherTitle,
+        Fixed::NoEmail,
+        Fixed::Disposable,
+        Fixed::FreeMail,
+        Fixed::Business,
+        Fixed::Role,
+    ];
+
+    fn points(self) -> i32 {
+        match self {
+            Fixed::ExecutiveTitle => WEIGHTS.executive_title,
+            Fixed::SeniorTitle => WEIGHTS.senior_title,
+            Fixed::ManagerTitle => WEIGHTS.manager_title,
+            Fixed::OtherTitle => WEIGHTS.other_title,
+            Fixed::NoEmail => WEIGHTS.no_email_address,
+            Fixed::Disposable => WEIGHTS.disposable_address,
+            Fixed::FreeMail => WEIGHTS.free_mail_address,
+            Fixed::Business => WEIGHTS.business_address,
+            Fixed::Role => WEIGHTS.role_address,
+        }
+    }
+
+    fn why(self) -> &'static str {
+        match self {
+            Fixed::ExecutiveTitle => "executive title",
+            Fixed::SeniorTitle => "senior title",
+            Fixed::ManagerTitle => "manager title",
+            Fixed::OtherTitle => "has a title",
+            Fixed::NoEmail => "no email address (phone only)",
+            Fixed::Disposable => "disposable address",
+            Fixed::FreeMail => "free-mail address",
+            Fixed::Business => "business address",
+            Fixed::Role => "role address",
+        }
+    }
+
+    /// "+30 executive title", written once.
+    fn reason(self) -> &'static str {
+        static TEXT: LazyLock<[String; 9]> = LazyLock::new(|| Fixed::ALL.map(|f| reason(f.points(), &[f.why()])));
+        &TEXT[self as usize]
     }
 }
+
+/// "+30 executive title", put together by hand: through `format!`, the
+/// reasons of an imported row cost more than validating its address.
+fn reason(points: i32, why: &[&str]) -> String {
+    let mut reason = String::with_capacity(5 + why.iter().map(|part| part.len()).sum::<usize>());
+    if points >= 0 {
+        reason.push('+');
+    }
+    reason.push_str(itoa::Buffer::new().format(points));
+    reason.push(' ');
+    why.iter().for_each(|part| reason.push_str(part));
+    reason
+}
+
+/// "+12 6 profile fields filled" for each count of the seven profile fields, written once.
+fn filled_reason(filled: usize) -> Cow<'static, str> {
+    const PROFILE_FIELDS: usize = 7;
+    static TEXT: LazyLock<[String; PROFILE_FIELDS + 1]> = LazyLock::new(|| {
+        std::array::from_fn(|n| {
+            let n = n as i32;
+            reason(
+                n * WEIGHTS.per_filled_field,
+                &[itoa::Buffer::new().format(n), " profile fields filled"],
+            )
+        })
+    });
+    match TEXT.get(filled) {
+        Some(text) => Cow::Borrowed(text),
+        None => {
+            let n = filled as i32;
+            Cow::Owned(reason(
+                n * WEIGHTS.per_filled_field,
+                &[itoa::Buffer::new().format(n), " profile fields filled"],
+            ))
+        }
+    }
+}
+
+/// Titles longer than this are lower-cased on the heap.
+const STACK_TITLE: usize = 128;
+
+fn title_points(title: &str) -> Option<Fixed> {
+    // Lower case without an allocation for the usual (ASCII, short) title.
+    let mut buffer = [0u8; STACK_TITLE];
+    let owned;
+    let title: &str = match buffer.get_mut(..title.len()) {
+        Some(lowered) if title.is_ascii() => {
+            lowered.copy_from_slice(title.as_bytes());
+            lowered.make_ascii_lowercase();
+            std::str::from_utf8(lowered).expect("ASCII stays ASCII")
+        }
+        _ => {
+            owned = title.to_lowercase();
+            &owned
+        }
+    };
+    // A listed word must be one of the title's words; a listed phrase may stand
+    // anywhere in it. The first list (executive, senior, manager) with either wins.
+    let mut best = title
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .filter_map(|word| TITLE_WORDS.get(word).copied())
+        .min();
+    if title.contains(' ') {
+        for (rank, list) in TITLE_LISTS.iter().enumerate() {
+            if best.is_some_and(|best| best <= rank) {
+                break;
+            }
+            if list.iter().any(|w| w.contains(' ') && title.contains(w)) {
+                best = Some(rank);
+            }
+        }
+    }
+    match best {
+        Some(rank) => Some(TITLE_KINDS[rank]),
+        None if !title.trim().is_empty() => Some(Fixed::OtherTitle),
+        None => None,
+    }
+}
+
+/// The title lists in the order they are tried, and what each is worth.
+const TITLE_LISTS: [&[&str]; 3] = [EXECUTIVE, SENIOR, MANAGER];
+const TITLE_KINDS: [Fixed; 3] = [Fixed::ExecutiveTitle, Fixed::SeniorTitle, Fixed::ManagerTitle];
+
+/// Each listed word and the first list it is in: one look-up per word of a title.
+static TITLE_WORDS: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
+    let mut words = HashMap::new();
+    for (rank, list) in TITLE_LISTS.iter().enumerate() {
+        for word in list.iter() {
+            words.entry(*word).or_insert(rank);
+        }
+    }
+    words
+});
 
 /// Written between the digits of a count: "1,200", "1.200", "1 200", "500+".
 const DIGIT_GROUPING: [char; 4] = [',', '.', ' ', '+'];
@@ -157,24 +293,31 @@ fn normalised_key_is(key: &str, field: &str) -> bool {
     }
 }
 
+/// The running total and its reasons.
+struct Tally {
+    total: i32,
+    reasons: Vec<Cow<'static, str>>,
+}
+
+impl Tally {
+    fn fixed(&mut self, reason: Fixed) {
+        self.total += reason.points();
+        self.reasons.push(Cow::Borrowed(reason.reason()));
+    }
+
+    fn add(&mut self, points: i32, reason: Cow<'static, str>) {
+        self.total += points;
+        self.reasons.push(reason);
+    }
+}
+
 pub fn score(lead: &Lead) -> Scored {
-    let mut total = WEIGHTS.base;
-    let mut reasons = Vec::with_capacity(6);
-    // "+30 executive title", put together by hand: through `format!`, the
-    // five reasons of an imported row cost more than validating its address.
-    let mut add = |points: i32, why: &[&str]| {
-        total += points;
-        let mut reason = String::with_capacity(5 + why.iter().map(|part| part.len()).sum::<usize>());
-        if points >= 0 {
-            reason.push('+');
-        }
-        reason.push_str(itoa::Buffer::new().format(points));
-        reason.push(' ');
-        why.iter().for_each(|part| reason.push_str(part));
-        reasons.push(reason);
+    let mut tally = Tally {
+        total: WEIGHTS.base,
+        reasons: Vec::with_capacity(6),
     };
-    if let Some((points, why)) = lead.job_title.as_deref().and_then(title_points) {
-        add(points, &[why]);
+    if let Some(title) = lead.job_title.as_deref().and_then(title_points) {
+        tally.fixed(title);
     }
     if let Some(size) = company_size(lead) {
         let points = match size {
@@ -182,25 +325,27 @@ pub fn score(lead: &Lead) -> Scored {
             201..=1000 => WEIGHTS.company_201_to_1000,
             _ => WEIGHTS.company_other_size,
         };
-        add(points, &["company of ", itoa::Buffer::new().format(size), " employees"]);
+        let why = reason(points, &["company of ", itoa::Buffer::new().format(size), " employees"]);
+        tally.add(points, Cow::Owned(why));
     }
     let flags = lead.email_flags;
     if lead.email.is_none() {
-        add(WEIGHTS.no_email_address, &["no email address (phone only)"]);
+        tally.fixed(Fixed::NoEmail);
     } else if flags.disposable {
-        add(WEIGHTS.disposable_address, &["disposable address"]);
+        tally.fixed(Fixed::Disposable);
     } else if flags.free_mail {
-        add(WEIGHTS.free_mail_address, &["free-mail address"]);
+        tally.fixed(Fixed::FreeMail);
     } else {
-        add(WEIGHTS.business_address, &["business address"]);
+        tally.fixed(Fixed::Business);
     }
     if flags.role {
-        add(WEIGHTS.role_address, &["role address"]);
+        tally.fixed(Fixed::Role);
     }
     if let Some(source) = lead.source.as_deref() {
         let source = source.to_lowercase();
         if WARM_SOURCES.iter().any(|w| source.contains(w)) {
-            add(WEIGHTS.warm_source, &["warm source (", &source, ")"]);
+            let why = reason(WEIGHTS.warm_source, &["warm source (", &source, ")"]);
+            tally.add(WEIGHTS.warm_source, Cow::Owned(why));
         }
     }
     let filled = [
@@ -214,18 +359,15 @@ pub fn score(lead: &Lead) -> Scored {
     ]
     .into_iter()
     .filter(|f| *f)
-    .count() as i32;
+    .count();
     if filled > 0 {
-        add(
-            filled * WEIGHTS.per_filled_field,
-            &[itoa::Buffer::new().format(filled), " profile fields filled"],
-        );
+        tally.add(filled as i32 * WEIGHTS.per_filled_field, filled_reason(filled));
     }
-    let score = total.clamp(0, 100) as u8;
+    let score = tally.total.clamp(0, 100) as u8;
     Scored {
         score,
         tier: ScoreTier::of(score),
-        reasons,
+        reasons: tally.reasons,
     }
 }
 
@@ -248,7 +390,47 @@ mod tests {
             ("Chiefly curious", Some("has a title")),
             ("  ", None),
         ] {
-            assert_eq!(title_points(title).map(|(_, why)| why), expected, "{title}");
+            assert_eq!(title_points(title).map(Fixed::why), expected, "{title}");
+        }
+    }
+
+    /// The lists tried one after the other, as titles were first scored.
+    fn title_points_list_by_list(title: &str) -> Option<&'static str> {
+        let title = title.to_lowercase();
+        let words = |list: &[&str]| {
+            title
+                .split(|c: char| !c.is_alphanumeric() && c != '-')
+                .any(|t| list.contains(&t))
+                || list.iter().any(|w| w.contains(' ') && title.contains(w))
+        };
+        if words(EXECUTIVE) {
+            Some("executive title")
+        } else if words(SENIOR) {
+            Some("senior title")
+        } else if words(MANAGER) {
+            Some("manager title")
+        } else if !title.trim().is_empty() {
+            Some("has a title")
+        } else {
+            None
+        }
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Titles made of listed words and phrases, in any case, between other words and punctuation.
+        #[test]
+        fn titles_score_as_list_by_list(parts in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(EXECUTIVE.iter().chain(SENIOR).chain(MANAGER).copied().collect::<Vec<_>>())
+                    .prop_map(str::to_string),
+                "[A-Za-zÄÖÜäöüß]{0,8}",
+                proptest::sample::select(vec![" ", ", ", " & ", "-", "/", "  "]).prop_map(str::to_string),
+            ], 0..8), upper in proptest::prelude::any::<bool>()) {
+            let title: String = parts.concat();
+            let title = if upper { title.to_uppercase() } else { title };
+            proptest::prop_assert_eq!(title_points(&title).map(Fixed::why), title_points_list_by_list(&title), "{:?}", title);
         }
     }
 

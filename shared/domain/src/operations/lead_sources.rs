@@ -4,7 +4,7 @@ use crate::api_key::{Capability, Principal};
 use crate::csv_import;
 use crate::error::DomainError;
 use crate::ids::LeadSourceId;
-use crate::import::ImportJob;
+use crate::import::{ImportJob, RowLead};
 use crate::input;
 use crate::lead_source::{self, LeadSource, NewLeadSource, SourceType};
 use crate::page::{Cursor, Page, PageRequest};
@@ -213,7 +213,7 @@ async fn queue_hook_leads(
         .enumerate()
         .map(|(i, item)| {
             let lead = match item {
-                Value::Object(object) => csv_import::map_object(object, &source.mapping),
+                Value::Object(object) => csv_import::map_object(object, &source.mapping).map(RowLead::from_value),
                 _ => Err("each lead must be a JSON object".to_string()),
             };
             (i as u32 + 1, lead)

@@ -4,6 +4,7 @@
 
 use crate::csv_import;
 use crate::error::DomainError;
+use crate::import::RowLead;
 use crate::lead_source::{LeadSource, PollOutcome};
 use crate::ports::{LeadBatchQueue, SheetFetcher, Store};
 use chrono::{DateTime, Duration, Utc};
@@ -82,10 +83,14 @@ async fn take_new_rows(
         .await
         .map_err(|e| DomainError::BadFile(format!("could not fetch the sheet: {e}")))?;
     let parsed = csv_import::parse(&bytes, &source.mapping).map_err(|e| DomainError::BadFile(e.to_string()))?;
+    // The digest is of each row as a JSON object (or its error), as rows were mapped before they were typed.
     let as_values: Vec<serde_json::Value> = parsed
         .rows
         .iter()
-        .map(|r| r.lead.clone().unwrap_or_else(serde_json::Value::String))
+        .map(|r| match &r.lead {
+            Ok(lead) => serde_json::to_value(lead).unwrap_or_default(),
+            Err(reason) => serde_json::Value::String(reason.clone()),
+        })
         .collect();
     let seen = (source.rows_seen as usize).min(as_values.len());
     // Rows above the cursor changed (inserted, edited, removed): take the whole
@@ -95,11 +100,11 @@ async fn take_new_rows(
     } else {
         0
     };
-    let new_rows: Vec<(u32, Result<serde_json::Value, String>)> = parsed
+    let new_rows: super::imports::MappedRows = parsed
         .rows
         .into_iter()
         .skip(start)
-        .map(|r| (r.row as u32, r.lead))
+        .map(|r| (r.row as u32, r.lead.map(RowLead::Input)))
         .collect();
     source.rows_seen = as_values.len() as u32;
     source.seen_digest = Some(digest(&as_values));
