@@ -154,12 +154,22 @@ impl OrganizationId {
     /// every attempt, so a retried batch rewrites the organisation it already
     /// wrote instead of leaving a second one behind.
     pub fn for_domain(tenant: TenantId, domain: &str) -> Self {
+        Self::for_domain_at(tenant, domain, 0)
+    }
+
+    /// The `probe`-th id for `domain` (0 is [`Self::for_domain`]): the next
+    /// one serves when an organisation that moved to another domain keeps the
+    /// previous one.
+    pub fn for_domain_at(tenant: TenantId, domain: &str, probe: u8) -> Self {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::new()
+        let mut hasher = Sha256::new()
             .chain_update(tenant.as_uuid().as_bytes())
             .chain_update(b"org:")
-            .chain_update(domain.as_bytes())
-            .finalize();
+            .chain_update(domain.as_bytes());
+        if probe > 0 {
+            hasher.update([b'#', probe]);
+        }
+        let digest = hasher.finalize();
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
         Self(Uuid::new_v8(bytes))

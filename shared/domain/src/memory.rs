@@ -255,6 +255,21 @@ impl OrganizationStore for MemoryStore {
     async fn insert_organizations(&self, organizations: &[Organization]) -> Result<Vec<OrganizationId>, StoreError> {
         let mut holders = Vec::with_capacity(organizations.len());
         for organization in organizations {
+            let (tenant, domain) = (organization.tenant_id, organization.email_domain.as_str());
+            let free = (0..8u8)
+                .map(|probe| OrganizationId::for_domain_at(tenant, domain, probe))
+                .find(|id| {
+                    self.with(|s| {
+                        s.organizations
+                            .get(&(tenant, *id))
+                            .is_none_or(|held| held.email_domain.as_str() == domain)
+                    })
+                })
+                .ok_or_else(|| StoreError::backend("organisation id chain", std::fmt::Error))?;
+            let organization = &Organization {
+                id: free,
+                ..organization.clone()
+            };
             holders.push(match self.insert_organization(organization).await? {
                 Ok(()) => organization.id,
                 Err(AlreadyExists(holder)) => holder,

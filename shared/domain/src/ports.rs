@@ -86,9 +86,11 @@ pub trait OrganizationStore: Send + Sync {
     /// Fails softly with the holder's id when the tenant already has an
     /// organisation for this email domain.
     /// Stores organisations made by an import for domains it just found
-    /// unclaimed (ids from `OrganizationId::for_domain`, so a retry writes the
-    /// same items), with their domain claims. Returns, in input order, the id
-    /// that holds each domain.
+    /// unclaimed, with their domain claims. Each gets the first id of
+    /// `OrganizationId::for_domain_at` not held by an organisation of another
+    /// domain (one that moved away), so a retry writes the same items and a
+    /// moved organisation is never overwritten. Returns, in input order, the
+    /// id that holds each domain.
     async fn insert_organizations(&self, organizations: &[Organization]) -> Result<Vec<OrganizationId>, StoreError>;
     async fn insert_organization(
         &self,

@@ -754,7 +754,7 @@ fn holder_of(item: &Item, id: LeadId) -> LeadId {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("more than {MAX_PROBES} leads moved away from one address")]
+#[error("more than {MAX_PROBES} leads or organisations moved away from one address or domain")]
 struct ChainTooLong;
 
 #[derive(Debug, thiserror::Error)]
@@ -938,8 +938,50 @@ impl OrganizationStore for DynamoStore {
         // import writes the very same items. Only a claim made by another
         // writer in the milliseconds between that read and this write could be
         // overwritten (see docs/decisions.md).
+        //
+        // An organisation whose domain was changed keeps the id it was made
+        // with, so that id is probed first and the next one taken when it is
+        // held by an organisation of another domain: never overwritten.
+        let mut organizations = organizations.to_vec();
+        let mut pending: Vec<(usize, u8)> = (0..organizations.len()).map(|i| (i, 0)).collect();
+        while !pending.is_empty() {
+            let candidate = |organization: &Organization, probe: u8| {
+                OrganizationId::for_domain_at(organization.tenant_id, organization.email_domain.as_str(), probe)
+            };
+            let wanted = pending
+                .iter()
+                .map(|&(i, probe)| {
+                    let organization = &organizations[i];
+                    key_item(&keys::organization(
+                        organization.tenant_id,
+                        candidate(organization, probe),
+                    ))
+                })
+                .collect();
+            let held: HashMap<String, Option<String>> = self
+                .batch_get(wanted, Some("PK, email_domain"))
+                .await?
+                .into_iter()
+                .filter_map(|item| Some((attribute_text(&item, PK)?, attribute_text(&item, "email_domain"))))
+                .collect();
+            let mut next = Vec::new();
+            for (i, probe) in pending {
+                let organization = &organizations[i];
+                let id = candidate(organization, probe);
+                match held.get(&keys::organization(organization.tenant_id, id).pk) {
+                    Some(domain) if domain.as_deref() != Some(organization.email_domain.as_str()) => {
+                        if probe + 1 >= MAX_PROBES {
+                            return Err(StoreError::backend("organisation id chain", ChainTooLong));
+                        }
+                        next.push((i, probe + 1));
+                    }
+                    _ => organizations[i].id = id,
+                }
+            }
+            pending = next;
+        }
         let mut items = Vec::with_capacity(organizations.len() * 2);
-        for organization in organizations {
+        for organization in &organizations {
             items.push(Self::organization_item(organization)?);
             items.push(Self::organization_domain_item(organization));
         }

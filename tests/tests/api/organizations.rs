@@ -129,3 +129,50 @@ async fn bad_organisation_input_names_every_field() {
     let listed = app.get("/v1/organizations", &tenant.admin_key).await;
     assert!(listed.ok(200)["items"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_lead_of_a_domain_whose_organisation_moved_away_never_overwrites_it() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Acme").await;
+    let key = &tenant.admin_key;
+    let campaign = app.create_campaign(key, "Q1").await;
+    let ann = app
+        .add_leads(
+            key,
+            &campaign,
+            json!({"email": "ann@globex.com", "company_name": "Globex"}),
+        )
+        .await;
+    let globex = ann.ok(201)["organization_id"].as_str().unwrap().to_string();
+    // The organisation the lead made moves to another domain, keeping its id.
+    app.patch(
+        &format!("/v1/organizations/{globex}"),
+        key,
+        json!({"email_domain": "globex.io", "industry": "Manufacturing"}),
+    )
+    .await
+    .ok(200);
+
+    // A new lead of the old domain makes an organisation of its own.
+    let bob = app
+        .add_leads(
+            key,
+            &campaign,
+            json!({"email": "bob@globex.com", "company_name": "Globex Old"}),
+        )
+        .await;
+    let newer = bob.ok(201)["organization_id"].as_str().unwrap().to_string();
+    assert_ne!(newer, globex);
+    let moved = app.get(&format!("/v1/organizations/{globex}"), key).await;
+    let moved = moved.ok(200);
+    assert_eq!(moved["email_domain"], "globex.io");
+    assert_eq!(moved["name"], "Globex");
+    assert_eq!(moved["industry"], "Manufacturing");
+    let found = app.get("/v1/organizations?email_domain=globex.com", key).await;
+    let found = found.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], newer.as_str());
+    assert_eq!(found[0]["name"], "Globex Old");
+    let found = app.get("/v1/organizations?email_domain=globex.io", key).await;
+    assert_eq!(found.ok(200)["items"][0]["id"], globex.as_str());
+}
