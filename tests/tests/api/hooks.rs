@@ -36,11 +36,12 @@ async fn signed_post(
     TestApp::answer(response).await
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+/// The stack's time in Unix seconds: signatures are checked against the
+/// app's clock, which stands still in tests (the wall clock moves on, and a
+/// slow run would bring a "stale" timestamp back inside the window).
+fn now(app: &TestApp) -> i64 {
+    use cc_domain::clock::Clock;
+    app.clock.now().timestamp()
 }
 
 #[tokio::test]
@@ -59,7 +60,7 @@ async fn a_signed_webhook_call_becomes_leads() {
 
     let body =
         r#"[{"your_email": "ann@acme.com", "First Name": "Ann", "plan": "pro"}, {"your_email": "bob@acme.com"}]"#;
-    let answer = signed_post(&app, &source, &secret, body, now()).await;
+    let answer = signed_post(&app, &source, &secret, body, now(&app)).await;
     let import = answer.id();
     assert_eq!(answer.ok(202)["status"], "queued");
     app.deliver_lead_batches().await;
@@ -82,13 +83,13 @@ async fn a_bad_or_stale_signature_is_401_and_stores_nothing() {
     let campaign = app.create_campaign(key, "Inbound").await;
     let (source, secret) = webhook_source(&app, &tenant, &campaign, json!({})).await;
     let body = r#"{"email": "ann@acme.com"}"#;
-    signed_post(&app, &source, "whsec_wrong", body, now())
+    signed_post(&app, &source, "whsec_wrong", body, now(&app))
         .await
         .problem(401);
-    signed_post(&app, &source, &secret, body, now() - 301)
+    signed_post(&app, &source, &secret, body, now(&app) - 301)
         .await
         .problem(401);
-    signed_post(&app, &source, &secret, body, now() + 301)
+    signed_post(&app, &source, &secret, body, now(&app) + 301)
         .await
         .problem(401);
     let unsigned = app
@@ -100,7 +101,7 @@ async fn a_bad_or_stale_signature_is_401_and_stores_nothing() {
         .unwrap();
     TestApp::answer(unsigned).await.problem(401);
     // Signed for another source's secret, or for an unknown source: the same 401.
-    signed_post(&app, "01a20000-0000-7000-8000-000000000000", &secret, body, now())
+    signed_post(&app, "01a20000-0000-7000-8000-000000000000", &secret, body, now(&app))
         .await
         .problem(401);
     assert_eq!(app.deliver_lead_batches().await, 0, "nothing was queued");
