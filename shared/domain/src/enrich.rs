@@ -546,6 +546,27 @@ mod tests {
         assert_eq!(phone::e164_if_valid(number), reference(number), "{number:?}");
     }
 
+    /// A region's example numbers, one per kind of number it lists.
+    fn examples(meta: &phonenumber::metadata::Metadata) -> impl Iterator<Item = &str> {
+        let d = meta.descriptors();
+        [
+            Some(d.general()),
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|descriptor| descriptor.example())
+    }
+
     /// Every example number of every region (valid by construction), and
     /// each with its last digit changed, one digit more and one digit fewer
     /// (mostly invalid), read both nationally and with `+<code>`.
@@ -553,22 +574,8 @@ mod tests {
     fn validity_matches_phonenumber_on_every_example() {
         let (mut valid, mut invalid) = (0, 0);
         for meta in phonenumber::metadata::DATABASE.iter() {
-            let d = meta.descriptors();
-            let descriptors = [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
             let region = meta.id().parse::<phonenumber::country::Id>().ok();
-            for example in descriptors.into_iter().flatten().filter_map(|d| d.example()) {
+            for example in examples(meta) {
                 let mut variants = vec![example.to_string(), format!("{example}5")];
                 if let Some(shorter) = example.get(..example.len() - 1) {
                     variants.push(shorter.to_string());
@@ -706,21 +713,7 @@ mod tests {
     fn plain_forms_parse_as_phonenumber_does_on_every_example() {
         let (mut plain, mut total) = (0, 0);
         for meta in phonenumber::metadata::DATABASE.iter() {
-            let d = meta.descriptors();
-            let descriptors = [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
-            for example in descriptors.into_iter().flatten().filter_map(|d| d.example()) {
+            for example in examples(meta) {
                 let mut variants = vec![example.to_string(), format!("{example}5")];
                 if let Some(shorter) = example.get(..example.len() - 1) {
                     variants.push(shorter.to_string());
