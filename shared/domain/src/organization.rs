@@ -33,10 +33,15 @@ pub struct Organization {
     pub timezone: Option<Timezone>,
     pub phone: Option<String>,
     pub description: Option<String>,
+    // `default`: stored items leave empty collections out; responses always have them.
+    #[schema(required = true)]
+    #[serde(default)]
     pub technologies: Vec<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object, required = true)]
+    #[serde(default)]
     pub social_profiles: Map<String, Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object, required = true)]
+    #[serde(default)]
     pub custom_fields: Map<String, Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

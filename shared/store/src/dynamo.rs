@@ -86,6 +86,21 @@ fn entity_item<T: Serialize>(entity: &T, tenant: TenantId, key: &Key, kind: &str
     Ok(item)
 }
 
+/// Leaves out the named attributes when they are an empty list or map; the
+/// entity's fields must decode as empty without them (`#[serde(default)]`).
+fn drop_empty_collections(item: &mut Item, names: &[&str]) {
+    for name in names {
+        let empty = match item.get(*name) {
+            Some(AttributeValue::M(map)) => map.is_empty(),
+            Some(AttributeValue::L(list)) => list.is_empty(),
+            _ => false,
+        };
+        if empty {
+            item.remove(*name);
+        }
+    }
+}
+
 fn decode<T: DeserializeOwned>(item: Item, what: &'static str) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::corrupt(what, e))
 }
@@ -449,11 +464,7 @@ impl DynamoStore {
         let key = keys::lead(lead.tenant_id, lead.id);
         let mut item = entity_item(lead, lead.tenant_id, &key, "lead")?;
         // Most leads have neither; the fields decode as empty without them.
-        for optional_map in ["custom_fields", "personalization"] {
-            if matches!(item.get(optional_map), Some(AttributeValue::M(map)) if map.is_empty()) {
-                item.remove(optional_map);
-            }
-        }
+        drop_empty_collections(&mut item, &["custom_fields", "personalization"]);
         let sort = s(keys::lead_sort(lead.created_at, lead.id));
         item.insert(
             GSI1.pk.into(),
@@ -502,7 +513,10 @@ impl DynamoStore {
 
     fn organization_item(organization: &Organization) -> Result<Item, StoreError> {
         let key = keys::organization(organization.tenant_id, organization.id);
-        entity_item(organization, organization.tenant_id, &key, "organization")
+        let mut item = entity_item(organization, organization.tenant_id, &key, "organization")?;
+        // Organisations made by imports have none; the fields decode as empty without them.
+        drop_empty_collections(&mut item, &["technologies", "social_profiles", "custom_fields"]);
+        Ok(item)
     }
 
     fn organization_domain_item(organization: &Organization) -> Item {

@@ -1,5 +1,5 @@
 use integration_tests::TestApp;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn organisations_are_unique_per_email_domain() {
@@ -175,4 +175,66 @@ async fn a_lead_of_a_domain_whose_organisation_moved_away_never_overwrites_it() 
     assert_eq!(found[0]["name"], "Globex Old");
     let found = app.get("/v1/organizations?email_domain=globex.io", key).await;
     assert_eq!(found.ok(200)["items"][0]["id"], globex.as_str());
+}
+
+#[tokio::test]
+async fn empty_collections_are_not_stored_and_read_back_empty() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("Sparse organisations").await;
+    let key = &tenant.admin_key;
+    let bare = app
+        .post("/v1/organizations", key, json!({"email_domain": "bare.io"}))
+        .await
+        .ok(201)
+        .clone();
+    let full = app
+        .post(
+            "/v1/organizations",
+            key,
+            json!({"email_domain": "full.io", "technologies": ["rust"], "custom_fields": {"tier": "a"}}),
+        )
+        .await
+        .ok(201)
+        .clone();
+
+    let client = aws_sdk_dynamodb::Client::new(&app.config);
+    let table = app.stack.table("MainTable").unwrap().to_string();
+    let stored = |id: &Value| {
+        let key = cc_store::keys::organization(tenant.id.parse().unwrap(), id.as_str().unwrap().parse().unwrap());
+        let (client, table) = (client.clone(), table.clone());
+        async move {
+            client
+                .get_item()
+                .table_name(table)
+                .key("PK", AttributeValue::S(key.pk))
+                .key("SK", AttributeValue::S(key.sk))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("the organisation is stored")
+        }
+    };
+    let bare_item = stored(&bare["id"]).await;
+    for absent in ["technologies", "social_profiles", "custom_fields", "website"] {
+        assert!(!bare_item.contains_key(absent), "{absent} is not stored");
+    }
+    let full_item = stored(&full["id"]).await;
+    for present in ["technologies", "custom_fields"] {
+        assert!(full_item.contains_key(present), "{present} is stored");
+    }
+
+    let bare_read = app
+        .get(&format!("/v1/organizations/{}", bare["id"].as_str().unwrap()), key)
+        .await;
+    let bare_read = bare_read.ok(200);
+    assert_eq!(bare_read, &bare);
+    assert_eq!(bare_read["technologies"], json!([]));
+    assert_eq!(bare_read["social_profiles"], json!({}));
+    assert_eq!(bare_read["custom_fields"], json!({}));
+    let full_read = app
+        .get(&format!("/v1/organizations/{}", full["id"].as_str().unwrap()), key)
+        .await;
+    assert_eq!(full_read.ok(200), &full);
 }

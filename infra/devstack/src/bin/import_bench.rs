@@ -3,19 +3,22 @@
 //! completed job, through the real api and ingest functions on the emulator.
 //! Reports rows/s, DynamoDB write requests per lead (counted by an SDK
 //! interceptor on every request the functions send), and the ratio to the
-//! emulator's raw BatchWriteItem rate, measured in the same run on the same
-//! table with items of the same size, written the way the store writes.
+//! emulator's raw BatchWriteItem rate: copies of stored lead items, written
+//! the way the store writes them to an emulator of their own, at the same
+//! time as the import, so that both rates see the same machine (see
+//! docs/performance.md for why).
 //!
 //! `cargo run --profile stack-bench -p devstack --bin import-bench [-- ROWS]`
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use devstack::request_counts::{RequestCounts, counting_client};
+use devstack::request_counts::{Counts, RequestCounts, counting_client};
 use devstack::{Emulator, LocalFunctions, Template};
 use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 const COMPANIES: usize = 20_000;
 const TITLES: [&str; 6] = [
@@ -26,19 +29,25 @@ const TITLES: [&str; 6] = [
     "Engineer",
     "Founder",
 ];
+/// Rows of the untimed import whose stored leads the raw baseline copies.
+const WARM_UP_ROWS: usize = 1_000;
 
-/// A realistic list: 70% business addresses over 20,000 companies, 30% free-mail, every row with a phone.
-fn csv_file(rows: usize) -> Vec<u8> {
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// A realistic list: 70% business addresses over 20,000 companies, 30%
+/// free-mail, every row with a phone. Companies' domains are
+/// `{company}{n}.com`, so files with different `company` share no organisation.
+fn csv_file(rows: usize, company: &str) -> Vec<u8> {
     let mut text = String::from("Email,First Name,Last Name,Company,Job Title,Phone,Country,Website\n");
     for n in 0..rows {
-        let company = n % COMPANIES;
+        let number = n % COMPANIES;
         let email = if n % 10 < 7 {
-            format!("person.{n}@company{company}.com")
+            format!("person.{n}@{company}{number}.com")
         } else {
             format!("someone.{n}@gmail.com")
         };
         text.push_str(&format!(
-            "{email},Ann,Example,Company {company},{},030 {:06},DE,https://company{company}.com\n",
+            "{email},Ann,Example,Company {number},{},030 {:06},DE,https://{company}{number}.com\n",
             TITLES[n % TITLES.len()],
             100_000 + n % 800_000,
         ));
@@ -46,32 +55,27 @@ fn csv_file(rows: usize) -> Vec<u8> {
     text.into_bytes()
 }
 
-/// The emulator's raw BatchWriteItem rate on the same table: `rows` items
-/// made by `make_item`, 25 per request, 4 requests in flight (as the store writes).
-async fn raw_batch_write_rate(
+/// Writes copies of `stored` (25 per BatchWriteItem, 4 requests in flight, as
+/// the store writes) until `stop` is set; the items written and how long it took.
+async fn raw_writes_until(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    rows: usize,
-    make_item: impl Fn(usize) -> HashMap<String, AttributeValue>,
-) -> f64 {
+    stored: &[HashMap<String, AttributeValue>],
+    stop: &AtomicBool,
+) -> (usize, Duration) {
     let started = Instant::now();
-    let chunks: Vec<Vec<WriteRequest>> = (0..rows)
-        .collect::<Vec<_>>()
-        .chunks(25)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|&n| {
+    let written: usize = stream::iter(0usize..)
+        .take_while(|_| std::future::ready(!stop.load(Ordering::Relaxed)))
+        .map(|chunk| async move {
+            let mut pending: Vec<WriteRequest> = (chunk * 25..chunk * 25 + 25)
+                .map(|n| {
+                    let item = copy_of_stored(n, stored);
                     WriteRequest::builder()
-                        .put_request(PutRequest::builder().set_item(Some(make_item(n))).build().unwrap())
+                        .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
                         .build()
                 })
-                .collect()
-        })
-        .collect();
-    stream::iter(chunks)
-        .map(|requests| async move {
-            let mut pending = requests;
+                .collect();
+            let items = pending.len();
             while !pending.is_empty() {
                 let out = client
                     .batch_write_item()
@@ -84,44 +88,20 @@ async fn raw_batch_write_rate(
                     .and_then(|mut u| u.remove(table))
                     .unwrap_or_default();
             }
+            items
         })
         .buffer_unordered(4)
-        .collect::<Vec<_>>()
+        .fold(0, |total, items| std::future::ready(total + items))
         .await;
-    rows as f64 / started.elapsed().as_secs_f64()
+    (written, started.elapsed())
 }
 
-/// An item like a stored lead in size, with a lead's three index entries but
-/// few attributes (the baseline of earlier runs, kept for comparison).
-fn synthetic_item(n: usize, item_bytes: usize) -> HashMap<String, AttributeValue> {
-    let payload = "x".repeat(item_bytes.saturating_sub(120));
-    HashMap::from([
-        ("PK".to_string(), AttributeValue::S(format!("RAW#{n}"))),
-        ("SK".to_string(), AttributeValue::S("#RAW".into())),
-        ("GSI1PK".to_string(), AttributeValue::S("RAW#ALL".into())),
-        ("GSI1SK".to_string(), AttributeValue::S(format!("{n:08}"))),
-        ("GSI2PK".to_string(), AttributeValue::S("RAW#ALL#new".into())),
-        ("GSI2SK".to_string(), AttributeValue::S(format!("{n:08}"))),
-        ("GSI3PK".to_string(), AttributeValue::S(format!("RAW#EMAIL#{n}"))),
-        ("GSI3SK".to_string(), AttributeValue::S(format!("{n:08}"))),
-        ("payload".to_string(), AttributeValue::S(payload)),
-    ])
-}
-
-/// One of the stored leads, as it is, under a new key and new index keys:
-/// what writing these rows costs the emulator with nothing else to do.
-fn copy_of_stored(
-    n: usize,
-    stored: &[HashMap<String, AttributeValue>],
-    prefix: &str,
-) -> HashMap<String, AttributeValue> {
+/// One of the stored leads, as it is, under a new partition key of the same
+/// length plus the copy's number: what writing such a row costs the emulator.
+fn copy_of_stored(n: usize, stored: &[HashMap<String, AttributeValue>]) -> HashMap<String, AttributeValue> {
     let mut item = stored[n % stored.len()].clone();
-    for (name, value) in item.iter_mut() {
-        if name == "PK" {
-            *value = AttributeValue::S(format!("{prefix}#{n}"));
-        } else if name.starts_with("GSI") {
-            *value = AttributeValue::S(format!("{prefix}#{name}#{n:08}"));
-        }
+    if let Some(AttributeValue::S(pk)) = item.get_mut("PK") {
+        pk.push_str(&format!("#{n}"));
     }
     item
 }
@@ -140,8 +120,172 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, ke
     body
 }
 
+/// The stack under test, and a tenant in it.
+struct Bench {
+    functions: LocalFunctions,
+    counters: Arc<RequestCounts>,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    http: reqwest::Client,
+    base: String,
+    key: String,
+    tenant_id: cc_domain::ids::TenantId,
+    workers: usize,
+}
+
+/// What one import took.
+struct Imported {
+    campaign: String,
+    job: Value,
+    elapsed: Duration,
+    counts: Counts,
+}
+
+impl Bench {
+    /// A campaign, and `file` imported into it through an upload URL: timed
+    /// from the call that issues the URL to the job reading `completed`.
+    async fn import(&self, file: Vec<u8>) -> BenchResult<Imported> {
+        let campaign = self.post("/v1/campaigns", json!({"name": "Bench"})).await;
+        let campaign = campaign["id"].as_str().ok_or("no campaign id")?.to_string();
+        let before = self.counters.snapshot();
+        let started = Instant::now();
+        let ticket = self
+            .post(&format!("/v1/campaigns/{campaign}/imports/upload-url"), json!({}))
+            .await;
+        let job_id = ticket["id"].as_str().ok_or("no job id")?.to_string();
+        let put = self
+            .http
+            .put(ticket["upload_url"].as_str().ok_or("no URL")?)
+            .body(file)
+            .send()
+            .await?;
+        assert!(put.status().is_success(), "upload: {}", put.status());
+        let functions = &self.functions;
+        let uploads = functions
+            .ingest_trigger("ImportUploadQueue")
+            .ok_or("no upload trigger")?
+            .clone();
+        while functions.deliver_to_ingest(&uploads, 0, 0).await?.received > 0 {}
+        let batches = functions
+            .ingest_trigger("LeadBatchQueue")
+            .ok_or("no batch trigger")?
+            .clone();
+        let job_done = {
+            let (store, tenant_id, job_id) = (
+                functions.store.clone(),
+                self.tenant_id,
+                job_id.parse::<cc_domain::ids::ImportJobId>()?,
+            );
+            move || {
+                let store = store.clone();
+                async move {
+                    use cc_domain::ports::ImportStore;
+                    let job = store.get_import(tenant_id, job_id).await.expect("the job is readable");
+                    job.is_some_and(|j| j.status == cc_domain::import::ImportStatus::Completed)
+                }
+            }
+        };
+        // Lambda's event source mapping runs several ingest instances at once; so do these workers.
+        stream::iter(0..self.workers)
+            .map(|_| {
+                let (functions, batches, job_done) = (functions.clone(), batches.clone(), job_done.clone());
+                async move {
+                    let mut idle_since = Instant::now();
+                    loop {
+                        let delivery = functions.deliver_to_ingest(&batches, 1, 0).await.expect("SQS works");
+                        if delivery.received > 0 {
+                            idle_since = Instant::now();
+                        } else if job_done().await || idle_since.elapsed().as_secs() > 30 {
+                            break;
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(self.workers)
+            .collect::<Vec<_>>()
+            .await;
+        let job = self.get(&format!("/v1/imports/{job_id}")).await;
+        let elapsed = started.elapsed();
+        let counts = self.counters.snapshot().since(&before);
+        if job["status"] != "completed" {
+            self.explain_unfinished(&job_id).await?;
+        }
+        assert_eq!(job["status"], "completed", "{job}");
+        Ok(Imported {
+            campaign,
+            job,
+            elapsed,
+            counts,
+        })
+    }
+
+    async fn explain_unfinished(&self, job_id: &str) -> BenchResult<()> {
+        for queue in ["LeadBatchQueue", "LeadBatchDeadLetterQueue"] {
+            let url = self.functions.ingest_trigger(queue).map(|t| t.url.clone());
+            let attributes = self
+                .functions
+                .sqs
+                .get_queue_attributes()
+                .set_queue_url(url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await;
+            eprintln!("{queue}: {attributes:?}");
+        }
+        use cc_domain::ports::ImportStore;
+        let stored = self.functions.store.get_import(self.tenant_id, job_id.parse()?).await?;
+        eprintln!("stored job: {stored:?}");
+        Ok(())
+    }
+
+    /// Up to 100 stored lead items of a campaign, as DynamoDB holds them.
+    async fn stored_leads(&self, campaign: &str) -> BenchResult<Vec<HashMap<String, AttributeValue>>> {
+        let stored = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(format!("T#{}#C#{campaign}#LEADS", self.tenant_id)),
+            )
+            .limit(100)
+            .send()
+            .await?
+            .items
+            .unwrap_or_default();
+        if stored.is_empty() {
+            return Err("no stored lead to copy".into());
+        }
+        Ok(stored)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        call(
+            &self.http,
+            reqwest::Method::POST,
+            format!("{}{path}", self.base),
+            &self.key,
+            body,
+        )
+        .await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        call(
+            &self.http,
+            reqwest::Method::GET,
+            format!("{}{path}", self.base),
+            &self.key,
+            Value::Null,
+        )
+        .await
+    }
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> BenchResult<()> {
     cc_runtime::init_dev_tracing();
     let rows: usize = std::env::args()
         .nth(1)
@@ -170,13 +314,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let functions = LocalFunctions::wire_with(&config, dynamodb.clone(), &template, &stack, &wiring)?;
     let table = stack.table("MainTable").ok_or("no MainTable")?.to_string();
 
-    let file = csv_file(rows);
-    println!(
-        "import-bench: {rows} rows ({:.1} MB), {workers} ingest workers, emulator {}",
-        file.len() as f64 / 1e6,
-        emulator.endpoint()
-    );
-
     let router = api::router(functions.api.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -190,169 +327,68 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         json!({"name": "Bench"}),
     )
     .await;
-    let key = tenant["admin_api_key"].as_str().ok_or("no admin key")?.to_string();
-    let campaign = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/v1/campaigns"),
-        &key,
-        json!({"name": "Bench"}),
-    )
-    .await;
-    let campaign = campaign["id"].as_str().ok_or("no campaign id")?.to_string();
-
-    // The real path, timed from the upload-URL call to the completed job.
-    let before = counters.snapshot();
-    let started = Instant::now();
-    let ticket = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/v1/campaigns/{campaign}/imports/upload-url"),
-        &key,
-        json!({}),
-    )
-    .await;
-    let job_id = ticket["id"].as_str().ok_or("no job id")?.to_string();
-    let put = http
-        .put(ticket["upload_url"].as_str().ok_or("no URL")?)
-        .body(file)
-        .send()
-        .await?;
-    assert!(put.status().is_success(), "upload: {}", put.status());
-    let uploads = functions
-        .ingest_trigger("ImportUploadQueue")
-        .ok_or("no upload trigger")?
-        .clone();
-    while functions.deliver_to_ingest(&uploads, 0, 0).await?.received > 0 {}
-    let batches = functions
-        .ingest_trigger("LeadBatchQueue")
-        .ok_or("no batch trigger")?
-        .clone();
-    // Lambda's event source mapping runs several ingest instances at once; so do these workers.
-    let job_done = {
-        let (store, tenant_id, job_id) = (
-            functions.store.clone(),
-            tenant["id"]
-                .as_str()
-                .ok_or("no tenant id")?
-                .parse::<cc_domain::ids::TenantId>()?,
-            job_id.parse::<cc_domain::ids::ImportJobId>()?,
-        );
-        move || {
-            let store = store.clone();
-            async move {
-                use cc_domain::ports::ImportStore;
-                let job = store.get_import(tenant_id, job_id).await.expect("the job is readable");
-                job.is_some_and(|j| j.status == cc_domain::import::ImportStatus::Completed)
-            }
-        }
+    let bench = Bench {
+        functions,
+        counters,
+        dynamodb,
+        table,
+        http,
+        base,
+        key: tenant["admin_api_key"].as_str().ok_or("no admin key")?.to_string(),
+        tenant_id: tenant["id"].as_str().ok_or("no tenant id")?.parse()?,
+        workers,
     };
-    stream::iter(0..workers)
-        .map(|_| {
-            let (functions, batches, job_done) = (functions.clone(), batches.clone(), job_done.clone());
-            async move {
-                let mut idle_since = Instant::now();
-                loop {
-                    let delivery = functions.deliver_to_ingest(&batches, 1, 0).await.expect("SQS works");
-                    if delivery.received > 0 {
-                        idle_since = Instant::now();
-                    } else if job_done().await || idle_since.elapsed().as_secs() > 30 {
-                        break;
-                    }
-                }
-            }
-        })
-        .buffer_unordered(workers)
-        .collect::<Vec<_>>()
-        .await;
-    let job = call(
-        &http,
-        reqwest::Method::GET,
-        format!("{base}/v1/imports/{job_id}"),
-        &key,
-        Value::Null,
-    )
-    .await;
-    let elapsed = started.elapsed().as_secs_f64();
-    if job["status"] != "completed" {
-        for queue in ["LeadBatchQueue", "LeadBatchDeadLetterQueue"] {
-            let attributes = functions
-                .sqs
-                .get_queue_attributes()
-                .queue_url(stack.queue_url(queue).unwrap_or_default())
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-                .send()
-                .await?;
-            eprintln!("{queue}: {:?}", attributes.attributes());
-        }
-        use cc_domain::ports::ImportStore;
-        let stored = functions
-            .store
-            .get_import(tenant["id"].as_str().unwrap_or_default().parse()?, job_id.parse()?)
-            .await?;
-        eprintln!("stored job: {stored:?}");
-    }
-    assert_eq!(job["status"], "completed", "{job}");
-    let created = job["created"].as_u64().unwrap_or_default().max(1);
-    let counted = counters.snapshot().since(&before);
-    let writes = counted.written_items;
-    let batch_calls = counted.batch_write_calls;
-    let single_calls = counted.single_write_calls();
-    let read_keys = counted.read_keys;
-    let rate = rows as f64 / elapsed;
 
-    // Stored lead items, as templates for the raw baselines.
-    let stored = dynamodb
-        .query()
-        .table_name(&table)
-        .index_name("GSI1")
-        .key_condition_expression("GSI1PK = :pk")
-        .expression_attribute_values(
-            ":pk",
-            AttributeValue::S(format!(
-                "T#{}#C#{campaign}#LEADS",
-                tenant["id"].as_str().unwrap_or_default()
-            )),
-        )
-        .limit(100)
-        .send()
-        .await?
-        .items
-        .unwrap_or_default();
-    assert!(!stored.is_empty(), "no stored lead to copy");
+    // An untimed import of other companies: its stored leads are what the raw baseline copies.
+    let warm_up = bench.import(csv_file(WARM_UP_ROWS, "warmup")).await?;
+    let stored = bench.stored_leads(&warm_up.campaign).await?;
     let attributes = stored[0].len();
-    let item_bytes = stored[0]
-        .iter()
-        .map(|(k, v)| k.len() + format!("{v:?}").len())
-        .sum::<usize>();
-    drop(emulator);
-    // Each baseline on an emulator of its own, empty as the import's was at
-    // its start: moto slows down as its heap grows, so writing after the
-    // import (or after the other baseline) would flatter the import.
-    let raw_same = {
-        let (_emulator, client, table) = fresh_table(&root, &template).await?;
-        raw_batch_write_rate(&client, &table, rows, |n| copy_of_stored(n, &stored, "RAWLEAD")).await
-    };
-    let raw_synthetic = {
-        let (_emulator, client, table) = fresh_table(&root, &template).await?;
-        raw_batch_write_rate(&client, &table, rows, |n| synthetic_item(n, item_bytes)).await
-    };
+
+    // The baseline's own emulator, empty as the import's was.
+    let (_raw_emulator, raw_client, raw_table) = fresh_table(&root, &template).await?;
+    let file = csv_file(rows, "company");
+    println!(
+        "import-bench: {rows} rows ({:.1} MB), {workers} ingest workers, emulator {}",
+        file.len() as f64 / 1e6,
+        emulator.endpoint()
+    );
+    let stop = AtomicBool::new(false);
+    let (imported, (raw_items, raw_elapsed)) = tokio::join!(
+        async {
+            let imported = bench.import(file).await;
+            stop.store(true, Ordering::Relaxed);
+            imported
+        },
+        raw_writes_until(&raw_client, &raw_table, &stored, &stop),
+    );
+    let Imported {
+        job, elapsed, counts, ..
+    } = imported?;
+    let created = job["created"].as_u64().unwrap_or_default().max(1);
+    let rate = rows as f64 / elapsed.as_secs_f64();
+    let raw_rate = raw_items as f64 / raw_elapsed.as_secs_f64();
 
     println!("job: {job}");
-    println!("rows/s end to end          : {rate:.0} ({rows} rows in {elapsed:.1} s; created {created})");
     println!(
-        "write requests per lead    : {:.3} ({writes} items written: {batch_calls} BatchWriteItem calls, {single_calls} single writes)",
-        writes as f64 / created as f64
+        "rows/s end to end          : {rate:.0} ({rows} rows in {:.1} s; created {created})",
+        elapsed.as_secs_f64()
     );
-    println!("keys read per lead         : {:.3}", read_keys as f64 / created as f64);
     println!(
-        "raw BatchWriteItem rows/s  : {raw_same:.0} (copies of the stored lead items, {attributes} attributes, 25 per call, 4 in flight)"
+        "write requests per lead    : {:.3} ({} items written: {} BatchWriteItem calls, {} single writes)",
+        counts.written_items as f64 / created as f64,
+        counts.written_items,
+        counts.batch_write_calls,
+        counts.single_write_calls(),
     );
-    println!("ratio to raw               : {:.2}", rate / raw_same);
     println!(
-        "raw, 9-attribute items     : {raw_synthetic:.0} rows/s (same size, ~{item_bytes} bytes; ratio {:.2})",
-        rate / raw_synthetic
+        "keys read per lead         : {:.3}",
+        counts.read_keys as f64 / created as f64
     );
+    println!(
+        "raw BatchWriteItem rows/s  : {raw_rate:.0} ({raw_items} copies of stored lead items, {attributes} attributes, \
+         25 per call, 4 in flight, on their own emulator during the import)"
+    );
+    println!("ratio to raw               : {:.2}", rate / raw_rate);
     Ok(())
 }
 
@@ -360,7 +396,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn fresh_table(
     root: &std::path::Path,
     template: &Template,
-) -> Result<(Emulator, aws_sdk_dynamodb::Client, String), Box<dyn std::error::Error>> {
+) -> BenchResult<(Emulator, aws_sdk_dynamodb::Client, String)> {
     let log = std::env::temp_dir().join("cc-import-bench-raw-emulator.log");
     let emulator = Emulator::start(root, 0, Some(&log), None)?;
     let config = devstack::sdk_config(emulator.endpoint()).await;

@@ -104,6 +104,13 @@ fn new_job(campaign: &Campaign, id: ImportJobId, source: &str, now: DateTime<Utc
 /// Counts a job's rows, refuses the unreadable ones and repeats of an address
 /// (or, for rows without one, a phone) earlier in the file (so batches processed side by side never race for one
 /// address), and cuts the rest into lead-batch messages.
+///
+/// The rows of one company (business email domain) are moved up to its first
+/// row, so that they share a batch as far as the batch size allows: each
+/// organisation is then looked up and created by one batch, named after its
+/// first row, rather than by every batch that holds one of its people (batches
+/// run side by side, and the last to write would name it). Other rows keep
+/// their place in the file.
 fn settle_rows(
     job: &mut ImportJob,
     campaign: &Campaign,
@@ -113,7 +120,8 @@ fn settle_rows(
     job.total_rows = rows.len() as u64;
     let mut errors = Vec::new();
     let mut first_row_with_identity: HashMap<String, u32> = HashMap::new();
-    let mut accepted = Vec::new();
+    let mut first_position_of_company: HashMap<String, usize> = HashMap::new();
+    let mut accepted: Vec<(usize, BatchRow)> = Vec::new();
     for (row, lead) in rows {
         let lead = match lead {
             Ok(lead) => lead,
@@ -133,11 +141,20 @@ fn settle_rows(
                 });
                 continue;
             }
+            let position = accepted.len();
+            let place = match company_domain(&key) {
+                Some(domain) => *first_position_of_company.entry(domain.to_string()).or_insert(position),
+                None => position,
+            };
             first_row_with_identity.insert(key, row);
+            accepted.push((place, BatchRow { row, lead }));
+        } else {
+            accepted.push((accepted.len(), BatchRow { row, lead }));
         }
-        accepted.push(BatchRow { row, lead });
     }
-    let batches = split_into_batches(accepted);
+    // Stable: a company's rows keep their file order.
+    accepted.sort_by_key(|(place, _)| *place);
+    let batches = split_into_batches(accepted.into_iter().map(|(_, row)| row).collect());
     job.batches_total = batches.len() as u32;
     if batches.is_empty() {
         job.status = ImportStatus::Completed;
@@ -159,6 +176,17 @@ fn settle_rows(
         })
         .collect();
     (errors, messages)
+}
+
+/// The domain of an identity that is a business address: one that makes an
+/// organisation (not free-mail, not disposable, not a phone).
+fn company_domain(identity: &str) -> Option<&str> {
+    let (_, domain) = identity.rsplit_once('@')?;
+    if identity.starts_with(crate::lead::PHONE_IDENTITY_PREFIX) {
+        return None;
+    }
+    let flags = crate::enrich::classify_key(identity);
+    (!flags.free_mail && !flags.disposable).then_some(domain)
 }
 
 /// Creates a job that waits for its file, and the URL to PUT the file to.
@@ -581,5 +609,71 @@ mod typed_rows_tests {
             refused[0].reason,
             "personalization/line: invalid type: integer `5`, expected a string"
         );
+    }
+}
+
+#[cfg(test)]
+mod batch_order_tests {
+    use super::*;
+    use crate::campaign::NewCampaign;
+    use crate::ids::TenantId;
+    use serde_json::json;
+
+    fn rows_of(emails: &[String]) -> MappedRows {
+        emails
+            .iter()
+            .enumerate()
+            .map(|(n, email)| (n as u32 + 2, Ok(RowLead::from_value(json!({"email": email})))))
+            .collect()
+    }
+
+    fn campaign() -> Campaign {
+        let input = NewCampaign {
+            name: "Order".into(),
+            description: None,
+            settings: Default::default(),
+        };
+        Campaign::create(TenantId::generate(), input, super::super::test_support::now()).unwrap()
+    }
+
+    #[test]
+    fn a_companys_rows_share_a_batch_and_other_rows_keep_their_place() {
+        // 2,400 rows: every 100th is at acme.com, the rest alternate between
+        // gmail (free-mail) and one company each.
+        let emails: Vec<String> = (0..2400)
+            .map(|n| match n {
+                n if n % 100 == 50 => format!("person{n}@acme.com"),
+                n if n % 2 == 0 => format!("someone{n}@gmail.com"),
+                n => format!("person{n}@company{n}.com"),
+            })
+            .collect();
+        let campaign = campaign();
+        let mut job = new_job(
+            &campaign,
+            ImportJobId::generate(),
+            "csv",
+            super::super::test_support::now(),
+        );
+        let (errors, batches) = settle_rows(&mut job, &campaign, rows_of(&emails), super::super::test_support::now());
+        assert!(errors.is_empty());
+        let rows: Vec<Vec<u32>> = batches.iter().map(|b| b.rows.iter().map(|r| r.row).collect()).collect();
+        assert_eq!(
+            rows.iter().map(Vec::len).sum::<usize>(),
+            2400,
+            "every row is queued once"
+        );
+
+        // acme.com's 24 rows: all in the first batch, in file order, placed at its first row (row 52).
+        let acme_rows: Vec<u32> = (0..2400u32).filter(|n| n % 100 == 50).map(|n| n + 2).collect();
+        let first = &rows[0];
+        let at = first.iter().position(|&r| r == 52).unwrap();
+        assert_eq!(first[at..at + 24], acme_rows[..]);
+        assert_eq!(at, 50, "rows before acme's first keep their place");
+
+        // Every other row keeps its file order.
+        let others: Vec<u32> = rows.concat().into_iter().filter(|r| !acme_rows.contains(r)).collect();
+        let mut sorted = others.clone();
+        sorted.sort_unstable();
+        assert_eq!(others, sorted);
     }
 }
