@@ -163,6 +163,47 @@ def one_service_model_data() -> None:
     MotoAPIResponse.model_data = model_data  # type: ignore[method-assign]
 
 
+def count_operations(stats_file: str) -> None:
+    """Counts each operation's requests and CPU time (the request thread's),
+    written as JSON to `<stats_file>.<pid>` on SIGUSR1 and at exit: where the
+    emulator's time goes in a benchmark (docs/performance.md)."""
+    import atexit
+    import json
+
+    from moto.server import DomainDispatcherApplication
+
+    stats: dict[str, list] = {}
+    lock = threading.Lock()
+    original = DomainDispatcherApplication.__call__
+
+    def call(self, environ, start_response):  # type: ignore[no-untyped-def]
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            # Small and large requests of one operation (a 25-lead batch, a 25-claim batch) apart.
+            operation = f"{target} {int(environ.get('CONTENT_LENGTH') or 0) // 8192 * 8} KB+"
+        else:
+            operation = f"{environ.get('REQUEST_METHOD', '')} (S3 or moto API)"
+        started = time.thread_time()
+        try:
+            return original(self, environ, start_response)
+        finally:
+            spent = time.thread_time() - started
+            with lock:
+                entry = stats.setdefault(operation, [0, 0.0])
+                entry[0] += 1
+                entry[1] += spent
+
+    def dump(*_: object) -> None:
+        with lock:
+            table = {op: {"requests": n, "cpu_seconds": round(cpu, 3)} for op, (n, cpu) in stats.items()}
+        with open(f"{stats_file}.{os.getpid()}", "w", encoding="utf-8") as out:
+            json.dump(table, out, indent=1, sort_keys=True)
+
+    DomainDispatcherApplication.__call__ = call  # type: ignore[method-assign]
+    signal.signal(signal.SIGUSR1, dump)
+    atexit.register(dump)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -183,6 +224,8 @@ def main() -> int:
 
     serialize_dynamodb()
     one_service_model_data()
+    if os.environ.get("CC_EMULATOR_OP_STATS"):
+        count_operations(os.environ["CC_EMULATOR_OP_STATS"])
     from moto.server import ThreadedMotoServer
 
     # moto binds in its server thread, where a failure would go unnoticed

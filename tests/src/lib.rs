@@ -406,6 +406,23 @@ impl TestApp {
         items
     }
 
+    /// The item stored under `key` in the main table, as DynamoDB holds it.
+    pub async fn stored_item(
+        &self,
+        key: cc_store::keys::Key,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        aws_sdk_dynamodb::Client::new(&self.config)
+            .get_item()
+            .table_name(self.stack.table("MainTable").expect("a main table"))
+            .key("PK", AttributeValue::S(key.pk))
+            .key("SK", AttributeValue::S(key.sk))
+            .send()
+            .await
+            .expect("GetItem works")
+            .item
+    }
+
     pub async fn delete(&self, path: &str, key: &str) -> Answer {
         self.call(Method::DELETE, path, Some(key), None).await
     }

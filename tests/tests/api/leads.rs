@@ -419,25 +419,12 @@ async fn absent_fields_are_not_stored_and_read_back_as_absent() {
         .await;
     let full = full.ok(201).clone();
 
-    let client = aws_sdk_dynamodb::Client::new(&app.config);
-    let stored = |id: String| {
-        let client = client.clone();
-        let table = app.stack.table("MainTable").unwrap().to_string();
-        let key = cc_store::keys::lead(tenant.id.parse().unwrap(), id.parse().unwrap());
-        async move {
-            client
-                .get_item()
-                .table_name(table)
-                .key("PK", AttributeValue::S(key.pk))
-                .key("SK", AttributeValue::S(key.sk))
-                .send()
-                .await
-                .unwrap()
-                .item
-                .expect("the lead is stored")
-        }
+    let tenant_id = tenant.id.parse().unwrap();
+    let stored = |lead: &Value| {
+        let key = cc_store::keys::lead(tenant_id, lead["id"].as_str().unwrap().parse().unwrap());
+        async { app.stored_item(key).await.expect("the lead is stored") }
     };
-    let bare_item = stored(bare["id"].as_str().unwrap().to_string()).await;
+    let bare_item = stored(&bare).await;
     assert!(
         !bare_item.values().any(|v| matches!(v, AttributeValue::Null(_))),
         "no NULL attributes: {:?}",
@@ -446,7 +433,7 @@ async fn absent_fields_are_not_stored_and_read_back_as_absent() {
     for absent in ["city", "organization_id", "custom_fields", "personalization"] {
         assert!(!bare_item.contains_key(absent), "{absent} is not stored");
     }
-    let full_item = stored(full["id"].as_str().unwrap().to_string()).await;
+    let full_item = stored(&full).await;
     for present in ["city", "custom_fields", "personalization"] {
         assert!(full_item.contains_key(present), "{present} is stored");
     }

@@ -179,7 +179,6 @@ async fn a_lead_of_a_domain_whose_organisation_moved_away_never_overwrites_it() 
 
 #[tokio::test]
 async fn empty_collections_are_not_stored_and_read_back_empty() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant("Sparse organisations").await;
     let key = &tenant.admin_key;
@@ -198,29 +197,17 @@ async fn empty_collections_are_not_stored_and_read_back_empty() {
         .ok(201)
         .clone();
 
-    let client = aws_sdk_dynamodb::Client::new(&app.config);
-    let table = app.stack.table("MainTable").unwrap().to_string();
-    let stored = |id: &Value| {
-        let key = cc_store::keys::organization(tenant.id.parse().unwrap(), id.as_str().unwrap().parse().unwrap());
-        let (client, table) = (client.clone(), table.clone());
-        async move {
-            client
-                .get_item()
-                .table_name(table)
-                .key("PK", AttributeValue::S(key.pk))
-                .key("SK", AttributeValue::S(key.sk))
-                .send()
-                .await
-                .unwrap()
-                .item
-                .expect("the organisation is stored")
-        }
+    let tenant_id = tenant.id.parse().unwrap();
+    let stored = |organization: &Value| {
+        let id = organization["id"].as_str().unwrap().parse().unwrap();
+        let key = cc_store::keys::organization(tenant_id, id);
+        async { app.stored_item(key).await.expect("the organisation is stored") }
     };
-    let bare_item = stored(&bare["id"]).await;
+    let bare_item = stored(&bare).await;
     for absent in ["technologies", "social_profiles", "custom_fields", "website"] {
         assert!(!bare_item.contains_key(absent), "{absent} is not stored");
     }
-    let full_item = stored(&full["id"]).await;
+    let full_item = stored(&full).await;
     for present in ["technologies", "custom_fields"] {
         assert!(full_item.contains_key(present), "{present} is stored");
     }
