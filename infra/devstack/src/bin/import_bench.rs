@@ -122,6 +122,7 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, ke
 
 /// The stack under test, and a tenant in it.
 struct Bench {
+    stack: devstack::LocalStack,
     functions: LocalFunctions,
     counters: Arc<RequestCounts>,
     dynamodb: aws_sdk_dynamodb::Client,
@@ -221,12 +222,11 @@ impl Bench {
 
     async fn explain_unfinished(&self, job_id: &str) -> BenchResult<()> {
         for queue in ["LeadBatchQueue", "LeadBatchDeadLetterQueue"] {
-            let url = self.functions.ingest_trigger(queue).map(|t| t.url.clone());
             let attributes = self
                 .functions
                 .sqs
                 .get_queue_attributes()
-                .set_queue_url(url)
+                .set_queue_url(self.stack.queue_url(queue).map(str::to_string))
                 .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
                 .send()
                 .await;
@@ -328,6 +328,7 @@ async fn main() -> BenchResult<()> {
     )
     .await;
     let bench = Bench {
+        stack,
         functions,
         counters,
         dynamodb,
